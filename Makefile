@@ -1,0 +1,67 @@
+# nnpipe: build libnn.a, the nn-* programs, the unit tests; run the tests.
+#
+#   make                 build bin/nn-* (warnings are errors in CI only)
+#   make check           unit tests, then the bats suites
+#   make demo            train on the shipped digits through nn-run
+#   make install PREFIX=/usr/local DESTDIR=
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PREFIX  ?= /usr/local
+PKGS     = libpng openblas msgpack
+NN_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic \
+            -Ilib $(shell pkg-config --cflags $(PKGS)) -MMD -MP
+LDLIBS  = $(shell pkg-config --libs $(PKGS)) -lm -lpthread
+
+# SANITIZE=1 builds everything with AddressSanitizer and UBSan.
+ifeq ($(SANITIZE),1)
+NN_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS   += -fsanitize=address,undefined
+endif
+
+LIB_SRC  = $(wildcard lib/*.c)
+LIB_OBJ  = $(LIB_SRC:lib/%.c=build/lib/%.o)
+TOOLS    = $(patsubst tools/%.c,bin/%,$(wildcard tools/*.c))
+UNITS    = $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
+
+all: $(TOOLS)
+
+build/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(NN_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/libnn.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+bin/%: tools/%.c build/libnn.a
+	@mkdir -p $(@D) build/tools
+	$(CC) $(NN_CFLAGS) -MF build/tools/$*.d $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    build/libnn.a $(LDLIBS)
+
+build/tests/%: tests/unit/%.c build/libnn.a
+	@mkdir -p $(@D)
+	$(CC) $(NN_CFLAGS) -MF $@.d $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    build/libnn.a $(LDLIBS)
+
+check: all $(UNITS)
+	@for t in $(UNITS); do echo "== $$t"; $$t || exit 1; done
+	bats tests/
+
+demo: all
+	bin/nn-run --dataset=numbers --model=NLayers --layers=100 \
+	    --optimizer=Adam --nbr-epochs=30 --max-minibatch-size=100
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin
+
+deps:
+	scripts/install-deps
+
+clean:
+	rm -rf build bin
+
+.PHONY: all check demo install deps clean
+.SECONDARY: $(LIB_OBJ)
+
+-include $(LIB_OBJ:.o=.d) $(TOOLS:bin/%=build/tools/%.d) $(UNITS:=.d)

@@ -1,0 +1,104 @@
+/*
+ * Fatal errors: one line on stderr naming the program, then exit.
+ * Temporary output files registered here are removed before exiting.
+ */
+#include "nn_err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_CLEANUP 16
+
+static const char *program = "nn";
+static char *cleanup[MAX_CLEANUP];
+
+void nn_err_set_program(const char *argv0)
+{
+    const char *slash = strrchr(argv0, '/');
+
+    program = slash ? slash + 1 : argv0;
+}
+
+const char *nn_err_program(void)
+{
+    return program;
+}
+
+static void remove_temporaries(void)
+{
+    for (int i = 0; i < MAX_CLEANUP; i++) {
+        if (cleanup[i]) {
+            unlink(cleanup[i]);
+            free(cleanup[i]);
+            cleanup[i] = NULL;
+        }
+    }
+}
+
+void nn_err_cleanup_path(const char *path)
+{
+    for (int i = 0; i < MAX_CLEANUP; i++) {
+        if (!cleanup[i]) {
+            cleanup[i] = strdup(path);
+            return;
+        }
+    }
+}
+
+void nn_err_forget(const char *path)
+{
+    for (int i = 0; i < MAX_CLEANUP; i++) {
+        if (cleanup[i] && strcmp(cleanup[i], path) == 0) {
+            free(cleanup[i]);
+            cleanup[i] = NULL;
+        }
+    }
+}
+
+static void vmessage(const char *prefix, int errnum, const char *fmt,
+                     va_list ap)
+{
+    fflush(stdout);
+    fprintf(stderr, "%s: %s", program, prefix);
+    vfprintf(stderr, fmt, ap);
+    if (errnum)
+        fprintf(stderr, ": %s", strerror(errnum));
+    fputc('\n', stderr);
+}
+
+void nn_die(int errnum, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vmessage("", errnum, fmt, ap);
+    va_end(ap);
+    remove_temporaries();
+    /* _exit: stdout may hold half a record that must not be flushed. */
+    _exit(NN_EXIT_FAILURE);
+}
+
+void nn_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vmessage("", 0, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "Try '%s --help'.\n", program);
+    remove_temporaries();
+    _exit(NN_EXIT_USAGE);
+}
+
+void nn_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vmessage("warning: ", 0, fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,44 @@
+/*
+ * Checked I/O: opening inputs ("-" is standard input), writing to
+ * stdout without losing errors, quiet exit on a closed pipe, and files
+ * that appear whole or not at all.
+ */
+#ifndef NN_IO_H
+#define NN_IO_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Restore SIGPIPE's default action and check stdout at exit. */
+void nn_io_init(void);
+
+/* Human name of an input for messages: "standard input" or 'path'. */
+const char *nn_io_display_name(const char *path, char *buf, size_t len);
+
+/* Write n bytes to fp or die: a closed pipe ends the program quietly. */
+void nn_io_write(FILE *fp, const void *data, size_t n);
+
+/* Exit with 2 when stdout is a terminal: records are binary. */
+void nn_io_refuse_terminal(void);
+
+/*
+ * An output file written under a temporary name in the same folder and
+ * renamed over path by nn_atomic_commit().  If the program dies first,
+ * the temporary is removed (see nn_err_cleanup_path).
+ */
+typedef struct {
+    FILE *fp;
+    char *path;
+    char *tmp_path;
+} nn_atomic_file;
+
+/* Returns 0, or -1 with errno set. */
+int nn_atomic_open(nn_atomic_file *f, const char *path);
+
+/* fsync, close and rename.  Returns 0, or -1 with errno set. */
+int nn_atomic_commit(nn_atomic_file *f);
+
+/* Close and remove the temporary. */
+void nn_atomic_abort(nn_atomic_file *f);
+
+#endif
