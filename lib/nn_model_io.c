@@ -1,0 +1,285 @@
+/* Model files: a header record and a model record of named tensors. */
+#include "nn_model_io.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "nn_io.h"
+
+static const char *const arch_names[] = {"one-layer", "n-layers"};
+static const char *const act_names[] = {"leaky-relu", "relu", "tanh",
+                                        "sigmoid"};
+
+const char *nn_arch_name(nn_arch arch)
+{
+    return arch_names[arch];
+}
+
+const char *nn_activation_name(nn_activation act)
+{
+    return act_names[act];
+}
+
+/* Compare ignoring case and the separators '-' and '_'. */
+static int loose_equal(const char *a, const char *b)
+{
+    for (;;) {
+        while (*a == '-' || *a == '_')
+            a++;
+        while (*b == '-' || *b == '_')
+            b++;
+        if (!*a || !*b)
+            return !*a && !*b;
+        if ((*a | 0x20) != (*b | 0x20))
+            return 0;
+        a++;
+        b++;
+    }
+}
+
+int nn_arch_parse(const char *s, nn_arch *out)
+{
+    if (loose_equal(s, "one-layer")) {
+        *out = NN_ARCH_ONE_LAYER;
+        return 0;
+    }
+    if (loose_equal(s, "n-layers")) {
+        *out = NN_ARCH_N_LAYERS;
+        return 0;
+    }
+    return -1;
+}
+
+int nn_activation_parse(const char *s, nn_activation *out)
+{
+    for (int i = 0; i < 4; i++) {
+        if (loose_equal(s, act_names[i])) {
+            *out = (nn_activation)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void pack_params(msgpack_packer *pk, nn_param *(*get)(nn_model *,
+                        size_t), size_t n, nn_model *model, nn_dtype dtype)
+{
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++) {
+        nn_param *p = get(model, i);
+        nn_tensor t = {.dtype = dtype, .n_dims = 2,
+                       .shape = {p->rows, p->cols}, .data = p->value,
+                       .n_bytes = p->size * nn_dtype_size(dtype)};
+        msgpack_pack_map(pk, 4);
+        nn_pack_str(pk, "name");
+        nn_pack_str(pk, p->name);
+        nn_pack_tensor_fields(pk, &t);
+    }
+}
+
+void nn_model_write_record(nn_writer *w, nn_model *model,
+                           const int64_t input_shape[3])
+{
+    const nn_model_config *cfg = nn_model_get_config(model);
+    msgpack_packer *pk = &w->pk;
+
+    msgpack_pack_map(pk, 9);
+    nn_pack_str(pk, "type");
+    nn_pack_str(pk, "model");
+    nn_pack_str(pk, "arch");
+    nn_pack_str(pk, nn_arch_name(cfg->arch));
+    nn_pack_str(pk, "activation");
+    nn_pack_str(pk, nn_activation_name(cfg->activation));
+    nn_pack_str(pk, "hidden");
+    msgpack_pack_array(pk, cfg->n_hidden);
+    for (int i = 0; i < cfg->n_hidden; i++)
+        msgpack_pack_int(pk, cfg->hidden[i]);
+    nn_pack_str(pk, "input_shape");
+    msgpack_pack_array(pk, 3);
+    for (int i = 0; i < 3; i++)
+        msgpack_pack_int64(pk, input_shape[i]);
+    nn_pack_str(pk, "dtype");
+    nn_pack_str(pk, nn_dtype_name(cfg->dtype));
+    nn_pack_str(pk, "bn_mode");
+    nn_pack_str(pk, cfg->bn_mode == NN_BN_RUNNING ? "running" : "batch");
+    nn_pack_str(pk, "params");
+    pack_params(pk, nn_model_param, nn_model_n_params(model), model,
+                cfg->dtype);
+    nn_pack_str(pk, "buffers");
+    pack_params(pk, nn_model_buffer, nn_model_n_buffers(model), model,
+                cfg->dtype);
+    nn_writer_flush(w);
+}
+
+int nn_model_save(const char *path, const nn_header *header,
+                  nn_model *model, const int64_t input_shape[3])
+{
+    nn_atomic_file f;
+    nn_writer w;
+
+    if (nn_atomic_open(&f, path) < 0)
+        return -1;
+    nn_writer_init(&w, f.fp);
+    nn_write_header(&w, header);
+    nn_model_write_record(&w, model, input_shape);
+    nn_writer_free(&w);
+    return nn_atomic_commit(&f);
+}
+
+/* Copy the tensors of list into the model's tensors of the same names. */
+static int load_tensors(const msgpack_object *list, nn_model *model,
+                        nn_param *(*get)(nn_model *, size_t), size_t n,
+                        nn_dtype dtype, char *err, size_t len)
+{
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY ||
+        list->via.array.size != n) {
+        snprintf(err, len, "model record has %u tensors where this network "
+                 "has %zu", list && list->type == MSGPACK_OBJECT_ARRAY
+                 ? list->via.array.size : 0, n);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const msgpack_object *o = &list->via.array.ptr[i];
+        nn_param *p = get(model, i);
+        const char *name;
+        size_t name_len;
+        nn_tensor t;
+        if (nn_field_str(o, "name", &name, &name_len, err, len) < 0 ||
+            nn_field_tensor(o, &t, err, len) < 0)
+            return -1;
+        if (name_len != strlen(p->name) || memcmp(name, p->name, name_len)) {
+            snprintf(err, len, "tensor %zu is '%.*s', expected '%s'", i,
+                     (int)name_len, name, p->name);
+            return -1;
+        }
+        if (t.dtype != dtype || t.n_dims != 2 || t.shape[0] != p->rows ||
+            t.shape[1] != p->cols) {
+            snprintf(err, len, "tensor '%s' has the wrong shape or dtype "
+                     "(expected %s [%lld,%lld])", p->name,
+                     nn_dtype_name(dtype), (long long)p->rows,
+                     (long long)p->cols);
+            return -1;
+        }
+        memcpy(p->value, t.data, t.n_bytes);
+    }
+    return 0;
+}
+
+int nn_model_from_record(const msgpack_object *rec, nn_saved_model *out,
+                         char *err, size_t len)
+{
+    nn_model_config cfg;
+    const msgpack_object *hidden, *shape;
+    const char *s;
+    size_t n;
+    char name[32];
+    uint64_t n_inputs;
+
+    nn_model_config_default(&cfg);
+    cfg.n_classes = out->header.n_classes;
+#define GET_NAME(key)                                                  \
+    (nn_field_str(rec, key, &s, &n, err, len) < 0 ? -1                 \
+     : (snprintf(name, sizeof name, "%.*s", (int)n, s), 0))
+    if (GET_NAME("arch") < 0 || nn_arch_parse(name, &cfg.arch) < 0)
+        return snprintf(err, len, "unknown or missing arch"), -1;
+    if (GET_NAME("activation") < 0 ||
+        nn_activation_parse(name, &cfg.activation) < 0)
+        return snprintf(err, len, "unknown or missing activation"), -1;
+    if (GET_NAME("dtype") < 0 || nn_dtype_parse(name, strlen(name),
+                                                &cfg.dtype) < 0 ||
+        (cfg.dtype != NN_F32 && cfg.dtype != NN_F64))
+        return snprintf(err, len, "model dtype must be f32 or f64"), -1;
+    if (GET_NAME("bn_mode") < 0)
+        return -1;
+    cfg.bn_mode = strcmp(name, "batch") == 0 ? NN_BN_BATCH : NN_BN_RUNNING;
+#undef GET_NAME
+    hidden = nn_map_get(rec, "hidden");
+    if (!hidden || hidden->type != MSGPACK_OBJECT_ARRAY ||
+        hidden->via.array.size > NN_MAX_HIDDEN)
+        return snprintf(err, len, "missing or invalid field 'hidden'"), -1;
+    cfg.n_hidden = (int)hidden->via.array.size;
+    for (int i = 0; i < cfg.n_hidden; i++) {
+        const msgpack_object *h = &hidden->via.array.ptr[i];
+        if (h->type != MSGPACK_OBJECT_POSITIVE_INTEGER || h->via.u64 == 0 ||
+            h->via.u64 > (1u << 20))
+            return snprintf(err, len, "invalid hidden layer size"), -1;
+        cfg.hidden[i] = (int)h->via.u64;
+    }
+    shape = nn_map_get(rec, "input_shape");
+    if (!shape || shape->type != MSGPACK_OBJECT_ARRAY ||
+        shape->via.array.size != 3)
+        return snprintf(err, len, "missing or invalid 'input_shape'"), -1;
+    for (int i = 0; i < 3; i++) {
+        const msgpack_object *d = &shape->via.array.ptr[i];
+        if (d->type != MSGPACK_OBJECT_POSITIVE_INTEGER || d->via.u64 == 0 ||
+            d->via.u64 > 65535)
+            return snprintf(err, len, "invalid 'input_shape'"), -1;
+        out->input_shape[i] = (int64_t)d->via.u64;
+    }
+    if (nn_shape_count(out->input_shape, 3, 1u << 30, &n_inputs) < 0)
+        return snprintf(err, len, "invalid 'input_shape'"), -1;
+    cfg.n_inputs = (int)n_inputs;
+    out->model = nn_model_create(&cfg);
+    if (!out->model)
+        return snprintf(err, len, "cannot build the network it describes"),
+               -1;
+    if (load_tensors(nn_map_get(rec, "params"), out->model, nn_model_param,
+                     nn_model_n_params(out->model), cfg.dtype, err, len) < 0 ||
+        load_tensors(nn_map_get(rec, "buffers"), out->model, nn_model_buffer,
+                     nn_model_n_buffers(out->model), cfg.dtype, err,
+                     len) < 0) {
+        nn_model_free(out->model);
+        out->model = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int nn_model_load(const char *path, nn_saved_model *out, char *err,
+                  size_t len)
+{
+    nn_reader r;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    if (nn_reader_open(&r, path) < 0) {
+        snprintf(err, len, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    if (nn_reader_next(&r) != 1) {
+        snprintf(err, len, "record %llu: %s", (unsigned long long)r.index,
+                 r.err);
+        goto done;
+    }
+    out->header = r.header;     /* take ownership */
+    memset(&r.header, 0, sizeof r.header);
+    for (;;) {
+        int got = nn_reader_next(&r);
+        if (got < 0) {
+            snprintf(err, len, "record %llu: %s",
+                     (unsigned long long)r.index, r.err);
+            goto done;
+        }
+        if (got == 0) {
+            snprintf(err, len, "no model record");
+            goto done;
+        }
+        if (r.type == NN_REC_MODEL)
+            break;
+    }
+    rc = nn_model_from_record(r.obj, out, err, len);
+done:
+    nn_reader_close(&r);
+    if (rc < 0)
+        nn_saved_model_free(out);
+    return rc;
+}
+
+void nn_saved_model_free(nn_saved_model *m)
+{
+    nn_model_free(m->model);
+    nn_header_free(&m->header);
+    memset(m, 0, sizeof *m);
+}
