@@ -10,8 +10,13 @@ CFLAGS  ?= -O2 -g
 PREFIX  ?= /usr/local
 PKGS     = libpng openblas msgpack
 NN_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic \
-            -Ilib $(shell pkg-config --cflags $(PKGS)) -MMD -MP
-LDLIBS  = $(shell pkg-config --libs $(PKGS)) -lm -lpthread
+            -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+
+# CI sets CI=true: there a warning fails the build.
+ifeq ($(CI),true)
+NN_CFLAGS += -Werror
+endif
 
 # SANITIZE=1 builds everything with AddressSanitizer and UBSan.
 ifeq ($(SANITIZE),1)
@@ -43,13 +48,19 @@ build/tests/%: tests/unit/%.c build/libnn.a
 	$(CC) $(NN_CFLAGS) -MF $@.d $(CFLAGS) $(LDFLAGS) -o $@ $< \
 	    build/libnn.a $(LDLIBS)
 
-check: all $(UNITS)
+# demo and check first install missing packages (scripts/install-deps),
+# then build in a fresh make, whose pkg-config calls see them.
+check: deps
+	$(MAKE) all units
 	@for t in $(UNITS); do echo "== $$t"; $$t || exit 1; done
 	bats tests/
 
-demo: all
+demo: deps
+	$(MAKE) all
 	bin/nn-run --dataset=numbers --model=NLayers --layers=100 \
 	    --optimizer=Adam --nbr-epochs=30 --max-minibatch-size=100
+
+units: $(UNITS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -61,7 +72,7 @@ deps:
 clean:
 	rm -rf build bin
 
-.PHONY: all check demo install deps clean
+.PHONY: all check demo install deps units clean
 .SECONDARY: $(LIB_OBJ)
 
 -include $(LIB_OBJ:.o=.d) $(TOOLS:bin/%=build/tools/%.d) $(UNITS:=.d)
