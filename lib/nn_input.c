@@ -27,6 +27,7 @@ static void copy_header(nn_header *dst, const nn_header *src)
             nn_die(ENOMEM, "cannot copy the header");
     dst->source = src->source ? strdup(src->source) : NULL;
     dst->partition = src->partition ? strdup(src->partition) : NULL;
+    dst->experiment = src->experiment ? strdup(src->experiment) : NULL;
 }
 
 static int same_classes(const nn_header *a, const nn_header *b)
@@ -53,7 +54,10 @@ int nn_input_next(nn_input *in)
             }
             in->open = 1;
         }
-        if (nn_reader_next_or_die(&in->r) == 0) {
+        int got = nn_reader_next_or_die(&in->r);
+        if (got < 0)
+            return -1;
+        if (got == 0) {
             nn_reader_close(&in->r);
             in->open = 0;
             continue;

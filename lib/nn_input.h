@@ -24,7 +24,8 @@ void nn_input_init(nn_input *in, char **paths, int n);
 /*
  * Read the next record of the joined stream into in->r, or die with a
  * message naming the file and record.  The header is returned once,
- * as the first record.  Returns 1 for a record and 0 at the end.
+ * as the first record.  Returns 1 for a record, 0 at the end, and -1
+ * when a signal stopped the read (see nn_record_set_stop).
  */
 int nn_input_next(nn_input *in);
 

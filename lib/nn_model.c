@@ -515,6 +515,11 @@ nn_param *nn_model_find(nn_model *model, const char *name)
     return NULL;
 }
 
+nn_rng *nn_model_rng(nn_model *model)
+{
+    return &model->rng;
+}
+
 size_t nn_model_n_scalars(const nn_model *model)
 {
     size_t n = 0;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nn_rng.h"
 #include "nn_tensor.h"
 
 typedef enum {
@@ -121,6 +122,13 @@ nn_param *nn_model_find(nn_model *model, const char *name);
 
 /* Sum of the sizes of all trainable parameters. */
 size_t nn_model_n_scalars(const nn_model *model);
+
+/*
+ * The generator that draws dropout masks, after the initial weights.
+ * Checkpoints save and restore it so that a resumed run draws the same
+ * masks as an uninterrupted one.
+ */
+nn_rng *nn_model_rng(nn_model *model);
 
 /*
  * State saved with the model but not trained: the BatchNorm running

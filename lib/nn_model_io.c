@@ -63,12 +63,22 @@ int nn_activation_parse(const char *s, nn_activation *out)
     return -1;
 }
 
-static void pack_params(msgpack_packer *pk, nn_param *(*get)(nn_model *,
-                        size_t), size_t n, nn_model *model, nn_dtype dtype)
+nn_param *nn_model_param_getter(void *model, size_t i)
+{
+    return nn_model_param(model, i);
+}
+
+nn_param *nn_model_buffer_getter(void *model, size_t i)
+{
+    return nn_model_buffer(model, i);
+}
+
+void nn_pack_tensor_list(msgpack_packer *pk, nn_tensor_getter get,
+                         void *owner, size_t n, nn_dtype dtype)
 {
     msgpack_pack_array(pk, n);
     for (size_t i = 0; i < n; i++) {
-        nn_param *p = get(model, i);
+        nn_param *p = get(owner, i);
         nn_tensor t = {.dtype = dtype, .n_dims = 2,
                        .shape = {p->rows, p->cols}, .data = p->value,
                        .n_bytes = p->size * nn_dtype_size(dtype)};
@@ -105,11 +115,11 @@ void nn_model_write_record(nn_writer *w, nn_model *model,
     nn_pack_str(pk, "bn_mode");
     nn_pack_str(pk, cfg->bn_mode == NN_BN_RUNNING ? "running" : "batch");
     nn_pack_str(pk, "params");
-    pack_params(pk, nn_model_param, nn_model_n_params(model), model,
-                cfg->dtype);
+    nn_pack_tensor_list(pk, nn_model_param_getter, model,
+                        nn_model_n_params(model), cfg->dtype);
     nn_pack_str(pk, "buffers");
-    pack_params(pk, nn_model_buffer, nn_model_n_buffers(model), model,
-                cfg->dtype);
+    nn_pack_tensor_list(pk, nn_model_buffer_getter, model,
+                        nn_model_n_buffers(model), cfg->dtype);
     nn_writer_flush(w);
 }
 
@@ -128,21 +138,20 @@ int nn_model_save(const char *path, const nn_header *header,
     return nn_atomic_commit(&f);
 }
 
-/* Copy the tensors of list into the model's tensors of the same names. */
-static int load_tensors(const msgpack_object *list, nn_model *model,
-                        nn_param *(*get)(nn_model *, size_t), size_t n,
-                        nn_dtype dtype, char *err, size_t len)
+int nn_unpack_tensor_list(const msgpack_object *list, nn_tensor_getter get,
+                          void *owner, size_t n, nn_dtype dtype, char *err,
+                          size_t len)
 {
     if (!list || list->type != MSGPACK_OBJECT_ARRAY ||
         list->via.array.size != n) {
-        snprintf(err, len, "model record has %u tensors where this network "
+        snprintf(err, len, "record has %u tensors where this network "
                  "has %zu", list && list->type == MSGPACK_OBJECT_ARRAY
                  ? list->via.array.size : 0, n);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
         const msgpack_object *o = &list->via.array.ptr[i];
-        nn_param *p = get(model, i);
+        nn_param *p = get(owner, i);
         const char *name;
         size_t name_len;
         nn_tensor t;
@@ -225,11 +234,14 @@ int nn_model_from_record(const msgpack_object *rec, nn_saved_model *out,
     if (!out->model)
         return snprintf(err, len, "cannot build the network it describes"),
                -1;
-    if (load_tensors(nn_map_get(rec, "params"), out->model, nn_model_param,
-                     nn_model_n_params(out->model), cfg.dtype, err, len) < 0 ||
-        load_tensors(nn_map_get(rec, "buffers"), out->model, nn_model_buffer,
-                     nn_model_n_buffers(out->model), cfg.dtype, err,
-                     len) < 0) {
+    if (nn_unpack_tensor_list(nn_map_get(rec, "params"),
+                              nn_model_param_getter, out->model,
+                              nn_model_n_params(out->model), cfg.dtype, err,
+                              len) < 0 ||
+        nn_unpack_tensor_list(nn_map_get(rec, "buffers"),
+                              nn_model_buffer_getter, out->model,
+                              nn_model_n_buffers(out->model), cfg.dtype, err,
+                              len) < 0) {
         nn_model_free(out->model);
         out->model = NULL;
         return -1;

@@ -41,6 +41,27 @@ int nn_model_from_record(const msgpack_object *rec, nn_saved_model *out,
 
 void nn_saved_model_free(nn_saved_model *m);
 
+/*
+ * Pack a list of named tensors: get(owner, i) for i < n, each as a map
+ * {name, dtype, shape, data}.  Used for parameters, buffers and
+ * optimizer state.
+ */
+typedef nn_param *(*nn_tensor_getter)(void *owner, size_t i);
+void nn_pack_tensor_list(msgpack_packer *pk, nn_tensor_getter get,
+                         void *owner, size_t n, nn_dtype dtype);
+
+/*
+ * Copy a packed list into the tensors get(owner, i), which must match
+ * it in count, order, names, shapes and dtype.  -1 with err otherwise.
+ */
+int nn_unpack_tensor_list(const msgpack_object *list, nn_tensor_getter get,
+                          void *owner, size_t n, nn_dtype dtype, char *err,
+                          size_t err_len);
+
+/* Getters of a model's parameters and buffers, for the two above. */
+nn_param *nn_model_param_getter(void *model, size_t i);
+nn_param *nn_model_buffer_getter(void *model, size_t i);
+
 /* Names of enum values as written in model records and on command lines. */
 const char *nn_arch_name(nn_arch arch);
 const char *nn_activation_name(nn_activation act);

@@ -185,6 +185,13 @@ static int fail(nn_reader *r, const char *fmt, ...)
     return -1;
 }
 
+static volatile sig_atomic_t *stop_flag;
+
+void nn_record_set_stop(volatile sig_atomic_t *flag)
+{
+    stop_flag = flag;
+}
+
 /* Read more bytes, compacting or growing the buffer.  -1 on read error. */
 static int fill(nn_reader *r)
 {
@@ -205,8 +212,13 @@ static int fill(nn_reader *r)
     for (;;) {
         /* read(2), not fread: act on each record as soon as it arrives. */
         ssize_t got = read(fileno(r->fp), r->buf + r->len, r->cap - r->len);
-        if (got < 0 && errno == EINTR)
+        if (got < 0 && errno == EINTR) {
+            if (stop_flag && *stop_flag) {
+                r->interrupted = 1;
+                return fail(r, "interrupted");
+            }
             continue;
+        }
         if (got < 0)
             return fail(r, "read error: %s", strerror(errno));
         if (got == 0)
@@ -367,6 +379,7 @@ void nn_header_free(nn_header *h)
     free(h->classes);
     free(h->source);
     free(h->partition);
+    free(h->experiment);
     memset(h, 0, sizeof *h);
 }
 
@@ -430,6 +443,9 @@ static int parse_header(nn_reader *r, nn_header *h)
     field = nn_map_get(o, "partition");
     if (field && field->type == MSGPACK_OBJECT_STR)
         h->partition = dup_str(field);
+    field = nn_map_get(o, "experiment");
+    if (field && field->type == MSGPACK_OBJECT_STR)
+        h->experiment = dup_str(field);
     return 0;
 }
 
@@ -603,6 +619,8 @@ int nn_reader_next_or_die(nn_reader *r)
 {
     int rc = nn_reader_next(r);
 
+    if (rc < 0 && r->interrupted)
+        return -1;
     if (rc < 0) {
         if (r->index == 0)
             nn_die(0, "%s: %s", r->name, r->err);
@@ -663,7 +681,8 @@ void nn_pack_tensor_fields(msgpack_packer *pk, const nn_tensor *t)
 void nn_write_header(nn_writer *w, const nn_header *h)
 {
     msgpack_packer *pk = &w->pk;
-    int n = 4 + (h->source != NULL) + (h->partition != NULL);
+    int n = 4 + (h->source != NULL) + (h->partition != NULL) +
+            (h->experiment != NULL);
 
     msgpack_pack_map(pk, n);
     nn_pack_str(pk, "type");
@@ -683,6 +702,10 @@ void nn_write_header(nn_writer *w, const nn_header *h)
     if (h->partition) {
         nn_pack_str(pk, "partition");
         nn_pack_str(pk, h->partition);
+    }
+    if (h->experiment) {
+        nn_pack_str(pk, "experiment");
+        nn_pack_str(pk, h->experiment);
     }
     nn_writer_flush(w);
 }

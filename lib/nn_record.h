@@ -11,6 +11,7 @@
 #define NN_RECORD_H
 
 #include <msgpack.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -44,6 +45,7 @@ typedef struct {
     char **classes;             /* n_classes strings, owned */
     char *source;               /* owned, may be NULL */
     char *partition;            /* owned, may be NULL */
+    char *experiment;           /* owned, may be NULL: id of a run */
 } nn_header;
 
 typedef struct {
@@ -60,6 +62,7 @@ typedef struct {
     nn_record_type type;
     char type_name[32];
     nn_header header;           /* from the stream's first record */
+    int interrupted;            /* a read stopped by nn_record_set_stop */
     char err[256];
 } nn_reader;
 
@@ -80,7 +83,8 @@ int nn_reader_next(nn_reader *r);
 
 /*
  * Read the next record or die with "PROG: NAME: record N: reason".
- * Returns 0 at the end of the stream.
+ * Returns 0 at the end of the stream, and -1 only when a signal
+ * stopped the read (see nn_record_set_stop).
  */
 int nn_reader_next_or_die(nn_reader *r);
 
@@ -89,6 +93,13 @@ NN_NORETURN void nn_reader_die(const nn_reader *r, const char *fmt, ...)
     NN_PRINTF(2, 3);
 
 void nn_header_free(nn_header *h);
+
+/*
+ * Make reads that a signal interrupts while *flag is set fail with
+ * r->interrupted = 1, so a program can save its work on SIGINT instead
+ * of mistaking the end of a killed pipeline for the end of its input.
+ */
+void nn_record_set_stop(volatile sig_atomic_t *flag);
 
 /* Map lookup by key; NULL when absent.  obj must be a map. */
 const msgpack_object *nn_map_get(const msgpack_object *obj, const char *key);
