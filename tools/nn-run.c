@@ -1,22 +1,21 @@
 /*
- * nn-run: one experiment of the original Ruby tool, run as a pipeline.
+ * nn-run: experiments of the original Ruby tool, run as pipelines.
  * It takes the original's flags, builds the nn-load | nn-resize |
- * nn-shuffle | nn-batch | nn-train pipeline they describe, prints it,
- * runs it, shows progress, and leaves everything in runs/<exp-id>/:
- * pipeline.sh, dev.nn, metrics.nn, model.nn and summary.json.
+ * nn-shuffle | nn-batch | nn-train pipeline each experiment describes,
+ * prints it, runs it, shows progress, and leaves everything in
+ * runs/<id>/: pipeline.sh, dev.nn, metrics.nn, model.nn, summary.json.
+ * After the last experiment it prints a table comparing them all.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <signal.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,69 +23,114 @@
 #include "nn_err.h"
 #include "nn_io.h"
 #include "nn_log.h"
+#include "nn_pipeline.h"
 #include "nn_record.h"
 
 static const char usage[] =
-    "Usage: nn-run [--FLAG=VALUE]...\n"
-    "Train one experiment through a pipeline of nn-* programs, taking the\n"
-    "flags of the original ruby-neural-nets tool.  Values may follow '='\n"
-    "or come as the next argument; booleans also accept a bare --flag.\n"
-    "Writes runs/<exp-id>/ (replacing an earlier run of the same id).\n"
+    "Usage: nn-run [--FLAG=VALUE]... [--experiment [--FLAG=VALUE]...]...\n"
+    "Train experiments through pipelines of nn-* programs, taking the flags\n"
+    "of the original ruby-neural-nets tool.  Values follow '=' or come as\n"
+    "the next argument; booleans also accept a bare --flag.  Each run goes\n"
+    "to runs/<id>/, replacing an earlier run of the same id; a table of\n"
+    "all runs is printed on standard output at the end.\n"
     "\n"
+    "Experiments:\n"
+    "  -e, --experiment          start another experiment; its flags start\n"
+    "                            from the defaults again\n"
+    "  --exp-id=ID               base of the run ids; repeats get _0, _1, ...\n"
+    "                            [main]\n"
+    "  --training-times=N        repeat with new initial weights (model seed\n"
+    "                            plus the repeat number) [1]\n"
+    "\n"
+    "Data:\n"
     "  --dataset=NAME            folder under datasets/, or a path [colors]\n"
-    "  --model=NAME              OneLayer | NLayers [OneLayer]\n"
-    "  --layers=LIST             hidden sizes of NLayers, comma-separated;\n"
-    "                            empty for none [100]\n"
-    "  --optimizer=NAME          Adam | Constant | ExponentialDecay [Adam]\n"
-    "  --learning-rate=X         [0.001]\n"
-    "  --decay=X                 ExponentialDecay's rate per epoch [0.9]\n"
-    "  --nbr-epochs=N            [100]\n"
-    "  --max-minibatch-size=N    training batch size [5000]\n"
-    "  --model-seed=N            initial weights [0]\n"
     "  --dataset-seed=N          split and epoch shuffles [0]\n"
     "  --resize=W,H              resize images; they keep their own size\n"
     "                            when absent\n"
     "  --grayscale[=BOOL]        one luminance channel [false]\n"
+    "  --max-minibatch-size=N    training batch size [5000]\n"
     "  --eval-dev[=BOOL]         evaluate dev after every epoch [true]\n"
-    "  --exp-id=ID               name of the run folder [main]\n"
+    "  --eval-test[=BOOL]        evaluate test once at the end [false]\n"
+    "\n"
+    "Model and training:\n"
+    "  --model=NAME              OneLayer | NLayers [OneLayer]\n"
+    "  --layers=LIST             hidden sizes of NLayers, comma-separated;\n"
+    "                            empty for none [100]\n"
+    "  --activation=NAME         LeakyReLU | ReLU | Tanh | Sigmoid [LeakyReLU]\n"
+    "  --init=NAME               GlorotNormal | GlorotUniform | Kaiming\n"
+    "                            [GlorotNormal]\n"
+    "  --dropout-rate=P          [0]\n"
+    "  --weight-decay=L          L2 coefficient, see nn-train --help [0]\n"
+    "  --bn-inference=MODE       running | batch [running]\n"
+    "  --precision=BITS          64 | 32 [64]\n"
+    "  --optimizer=NAME          Adam | Constant | ExponentialDecay [Adam]\n"
+    "  --learning-rate=X         [0.001]\n"
+    "  --decay=X                 ExponentialDecay's rate per epoch [0.9]\n"
+    "  --nbr-epochs=N            [100]\n"
+    "  --early-stopping-patience=N  mark the epoch after which dev cost has\n"
+    "                            not improved for N epochs [10]\n"
+    "  --stop-early[=BOOL]       stop there, keeping the best weights [false]\n"
+    "  --gradient-checks=MODE    exception | warning | off [exception]\n"
+    "  --gradient-checks-every=N epochs between checks [25]\n"
+    "  --gradient-checks-samples=K  entries checked per tensor [2]\n"
+    "  --track-layer=NAME,UNITS  record UNITS rows of a parameter every epoch\n"
+    "                            (repeatable)\n"
+    "  --profiling[=BOOL]        per-layer times in runs/<id>/profile.txt\n"
+    "                            [false]\n"
+    "\n"
+    "Global (one value for all experiments):\n"
+    "  --model-seed=N            initial weights and dropout [0]\n"
+    "  --instability-checks=MODE exception | warning | off [exception]\n"
     "  --runs-dir=DIR            where run folders go [runs]\n"
     "  --threads=N               OpenBLAS threads of nn-train\n"
     "  --debug[=BOOL]            debug logs from every stage [false]\n"
     "  -h, --help                print this help and exit\n"
     "\n"
+    "The modes 'byebug' of the original mean 'exception' here.\n"
     "Exit status: 0 ok, 1 a stage failed, 2 usage error.\n";
 
 /* Flags of the original tool that this version does not implement yet. */
 static const char *const later_flags[] = {
-    "experiment", "training-times", "dropout-rate", "weight-decay",
-    "gradient-checks", "instability-checks", "profiling", "track-layer",
-    "display-samples", "early-stopping-patience", "nbr-clones",
-    "rot-angle", "noise-intensity", "minmax-normalize", "data-loader",
-    "loss", "accuracy", NULL
+    "nbr-clones", "rot-angle", "noise-intensity", "minmax-normalize",
+    "display-samples", "dump-minibatches", "trim", "adaptive-invert", NULL
 };
 
+#define MAX_TRACKS 16
+#define MAX_EXPERIMENTS 256
+
+/* One experiment's flags; every --experiment starts from the defaults. */
 typedef struct {
-    const char *dataset, *model, *layers, *optimizer, *exp_id, *runs_dir;
-    const char *learning_rate, *decay;
-    long epochs, batch_size, threads;
-    long long model_seed, dataset_seed;
+    const char *exp_id, *dataset, *model, *layers, *activation, *init;
+    const char *optimizer, *learning_rate, *decay, *dropout, *weight_decay;
+    const char *bn_inference, *precision, *grad_mode;
+    const char *tracks[MAX_TRACKS];
+    int n_tracks;
+    long epochs, batch_size, patience, grad_every, grad_samples;
+    long training_times;
+    long long dataset_seed;
     int width, height;          /* 0: keep */
-    int grayscale, eval_dev, debug;
-} options;
+    int grayscale, eval_dev, eval_test, stop_early, profiling;
+} experiment;
 
-#define MAX_ARGS 48
-#define MAX_STAGES 6
-
+/* Flags that hold for the whole command. */
 typedef struct {
-    char *argv[MAX_ARGS];
-    int argc;
-} stage;
+    long long model_seed;
+    const char *instability_mode, *runs_dir;
+    long threads;
+    int debug;
+} globals;
 
+/* What a finished run reports, for the summary and the table. */
 typedef struct {
-    stage stages[MAX_STAGES];
-    int n;
-    const char *output;         /* file the last stage writes, or NULL */
-} pipeline;
+    char id[256];
+    long long epoch, samples, parameters, early_stop_epoch;
+    double cost, accuracy, dev_cost, dev_accuracy, seconds;
+    double test_cost, test_accuracy;
+    int has_dev, has_test;
+    long *confusion;
+    int n_classes;
+    char **classes;
+} result;
 
 static const char *bin_dir;     /* folder of this executable */
 
@@ -100,6 +144,20 @@ static char *path_in(const char *dir, const char *file)
         nn_die(ENOMEM, "cannot build a path");
     snprintf(path, n, "%s/%s", dir, file);
     return path;
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static void set_defaults(experiment *e)
+{
+    *e = (experiment){
+        .exp_id = "main", .dataset = "colors", .model = "OneLayer",
+        .layers = "100", .activation = "LeakyReLU", .init = "GlorotNormal",
+        .optimizer = "Adam", .learning_rate = "0.001", .decay = "0.9",
+        .dropout = "0", .weight_decay = "0", .bn_inference = "running",
+        .precision = "64", .grad_mode = "exception", .epochs = 100,
+        .batch_size = 5000, .patience = 10, .grad_every = 25,
+        .grad_samples = 2, .training_times = 1, .eval_dev = 1};
 }
 
 static int parse_bool(const char *name, const char *value)
@@ -134,84 +192,199 @@ static int take_bool(int argc, char **argv, int *i, const char *eq,
     return 1;
 }
 
-static void check_name(const char *flag, const char *value,
-                       const char *const *allowed)
+/* Check value against names (case-insensitive); returns it. */
+static const char *check_name(const char *flag, const char *value,
+                              const char *const *allowed)
 {
     for (int i = 0; allowed[i]; i++)
         if (strcasecmp(value, allowed[i]) == 0)
-            return;
+            return value;
     nn_usage_error("invalid value '%s' for --%s", value, flag);
 }
 
-static void parse_args(int argc, char **argv, options *o)
+/* A check mode; the original's interactive 'byebug' becomes exception. */
+static const char *check_mode(const char *flag, const char *value)
+{
+    static const char *const modes[] = {"exception", "warning", "off",
+                                        "byebug", NULL};
+
+    check_name(flag, value, modes);
+    return strcasecmp(value, "byebug") == 0 ? "exception" : value;
+}
+
+/* Flags whose value is a name from a fixed list. */
+static int parse_named(const char *name, const char *v, experiment *e)
 {
     static const char *const models[] = {"OneLayer", "NLayers", "one-layer",
                                          "n-layers", NULL};
     static const char *const optimizers[] = {
         "Adam", "Constant", "ExponentialDecay", "exponential-decay", NULL};
+    static const char *const activations[] = {
+        "LeakyReLU", "ReLU", "Tanh", "Sigmoid", "leaky-relu", NULL};
+    static const char *const inits[] = {
+        "GlorotNormal", "GlorotUniform", "Kaiming", "glorot-normal",
+        "glorot-uniform", NULL};
+    static const char *const bn[] = {"running", "batch", NULL};
+    static const char *const precisions[] = {"64", "32", NULL};
 
-    *o = (options){.dataset = "colors", .model = "OneLayer", .layers = "100",
-                   .optimizer = "Adam", .exp_id = "main", .runs_dir = "runs",
-                   .learning_rate = "0.001", .decay = "0.9", .epochs = 100,
-                   .batch_size = 5000, .eval_dev = 1};
+    if (strcmp(name, "model") == 0)
+        e->model = check_name(name, v, models);
+    else if (strcmp(name, "optimizer") == 0)
+        e->optimizer = check_name(name, v, optimizers);
+    else if (strcmp(name, "activation") == 0)
+        e->activation = check_name(name, v, activations);
+    else if (strcmp(name, "init") == 0)
+        e->init = check_name(name, v, inits);
+    else if (strcmp(name, "bn-inference") == 0)
+        e->bn_inference = check_name(name, v, bn);
+    else if (strcmp(name, "precision") == 0)
+        e->precision = check_name(name, v, precisions);
+    else if (strcmp(name, "gradient-checks") == 0)
+        e->grad_mode = check_mode(name, v);
+    else
+        return 0;
+    return 1;
+}
+
+/* Flags whose value is a number, checked here so errors come early. */
+static int parse_number(const char *name, const char *v, experiment *e)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+        long min, max;
+    } ints[] = {
+        {"nbr-epochs", offsetof(experiment, epochs), 1, 1000000},
+        {"max-minibatch-size", offsetof(experiment, batch_size), 1, 1 << 20},
+        {"early-stopping-patience", offsetof(experiment, patience), 0,
+         1000000},
+        {"gradient-checks-every", offsetof(experiment, grad_every), 1,
+         1000000},
+        {"gradient-checks-samples", offsetof(experiment, grad_samples), 1,
+         1000000},
+        {"training-times", offsetof(experiment, training_times), 1, 1000},
+    };
+    char flag[80];
+
+    snprintf(flag, sizeof flag, "--%s", name);
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+        if (strcmp(name, ints[i].name) == 0) {
+            *(long *)((char *)e + ints[i].offset) =
+                (long)nn_cli_int(flag, v, ints[i].min, ints[i].max);
+            return 1;
+        }
+    }
+    if (strcmp(name, "learning-rate") == 0)
+        nn_cli_double(flag, e->learning_rate = v, 1e-12, 1e6);
+    else if (strcmp(name, "decay") == 0)
+        nn_cli_double(flag, e->decay = v, 0, 1e6);
+    else if (strcmp(name, "dropout-rate") == 0)
+        nn_cli_double(flag, e->dropout = v, 0, 0.999999);
+    else if (strcmp(name, "weight-decay") == 0)
+        nn_cli_double(flag, e->weight_decay = v, 0, 1e6);
+    else if (strcmp(name, "dataset-seed") == 0)
+        e->dataset_seed = nn_cli_int(flag, v, 0, INT64_MAX);
+    else if (strcmp(name, "resize") == 0)
+        nn_cli_size(flag, v, &e->width, &e->height);
+    else
+        return 0;
+    return 1;
+}
+
+static void check_exp_id(const char *id)
+{
+    if (!*id || strchr(id, '/') || id[0] == '.' || strlen(id) > 200)
+        nn_usage_error("invalid value '%s' for --exp-id: expected a plain "
+                       "name", id);
+}
+
+/* Parse one "--name[=value]" argument at argv[*i] into e or g. */
+static void parse_flag(int argc, char **argv, int *i, experiment *e,
+                       globals *g)
+{
+    const char *arg = argv[*i], *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+    char name[64];
+
+    snprintf(name, sizeof name, "%.*s", (int)len, arg + 2);
+    for (int k = 0; later_flags[k]; k++)
+        if (strcmp(name, later_flags[k]) == 0)
+            nn_usage_error("option '--%s' is not supported yet", name);
+#define IS(flag) (strcmp(name, flag) == 0)
+#define VALUE() take_value(argc, argv, i, eq, name)
+#define BOOL() take_bool(argc, argv, i, eq, name)
+    if (IS("grayscale")) e->grayscale = BOOL();
+    else if (IS("eval-dev")) e->eval_dev = BOOL();
+    else if (IS("eval-test")) e->eval_test = BOOL();
+    else if (IS("stop-early")) e->stop_early = BOOL();
+    else if (IS("profiling")) e->profiling = BOOL();
+    else if (IS("debug")) g->debug = BOOL();
+    else if (IS("dataset")) e->dataset = VALUE();
+    else if (IS("layers")) e->layers = VALUE();
+    else if (IS("exp-id")) check_exp_id(e->exp_id = VALUE());
+    else if (IS("runs-dir")) g->runs_dir = VALUE();
+    else if (IS("model-seed"))
+        g->model_seed = nn_cli_int("--model-seed", VALUE(), 0, INT64_MAX);
+    else if (IS("threads"))
+        g->threads = (long)nn_cli_int("--threads", VALUE(), 1, 1024);
+    else if (IS("instability-checks"))
+        g->instability_mode = check_mode(name, VALUE());
+    else if (IS("track-layer")) {
+        if (e->n_tracks == MAX_TRACKS)
+            nn_usage_error("--track-layer: at most %d", MAX_TRACKS);
+        e->tracks[e->n_tracks++] = VALUE();
+    } else if (IS("data-loader") || IS("loss") || IS("accuracy")) {
+        /* Only the original's default classes exist here. */
+        static const char *const numo[] = {"Numo", "CrossEntropy",
+                                           "ClassesNumo", NULL};
+        check_name(name, VALUE(), numo);
+    } else {
+        const char *v = NULL;
+        static const char *const valued[] = {
+            "model", "optimizer", "activation", "init", "bn-inference",
+            "precision", "gradient-checks", "nbr-epochs",
+            "max-minibatch-size", "early-stopping-patience",
+            "gradient-checks-every", "gradient-checks-samples",
+            "training-times", "learning-rate", "decay", "dropout-rate",
+            "weight-decay", "dataset-seed", "resize", NULL};
+        for (int k = 0; valued[k]; k++)
+            if (IS(valued[k]))
+                v = VALUE();
+        if (!v || !(parse_named(name, v, e) || parse_number(name, v, e)))
+            nn_usage_error("unknown option '%s'", arg);
+    }
+#undef IS
+#undef VALUE
+#undef BOOL
+}
+
+/* Split the command line into experiments at each --experiment. */
+static int parse_args(int argc, char **argv, experiment *exps, globals *g)
+{
+    int n = 1;
+
+    *g = (globals){.instability_mode = "exception", .runs_dir = "runs"};
+    set_defaults(&exps[0]);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
             nn_cli_common('h');
         if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0)
             nn_cli_common('V');
+        if (strcmp(arg, "-e") == 0 || strcmp(arg, "--experiment") == 0) {
+            if (n == MAX_EXPERIMENTS)
+                nn_usage_error("at most %d experiments", MAX_EXPERIMENTS);
+            set_defaults(&exps[n++]);
+            continue;
+        }
         if (strncmp(arg, "--", 2) != 0)
             nn_usage_error("unexpected argument '%s'", arg);
-        char name[64];
-        const char *eq = strchr(arg, '=');
-        size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-        snprintf(name, sizeof name, "%.*s", (int)len, arg + 2);
-        for (int k = 0; later_flags[k]; k++)
-            if (strcmp(name, later_flags[k]) == 0)
-                nn_usage_error("option '--%s' is not supported yet", name);
-#define IS(flag) (strcmp(name, flag) == 0)
-#define VALUE() take_value(argc, argv, &i, eq, name)
-        if (IS("dataset")) o->dataset = VALUE();
-        else if (IS("model")) check_name(name, o->model = VALUE(), models);
-        else if (IS("layers")) o->layers = VALUE();
-        else if (IS("optimizer"))
-            check_name(name, o->optimizer = VALUE(), optimizers);
-        else if (IS("learning-rate")) {
-            o->learning_rate = VALUE();
-            nn_cli_double("--learning-rate", o->learning_rate, 0, 1e6);
-        } else if (IS("decay")) {
-            o->decay = VALUE();
-            nn_cli_double("--decay", o->decay, 0, 1e6);
-        } else if (IS("nbr-epochs"))
-            o->epochs = nn_cli_int("--nbr-epochs", VALUE(), 1, 1000000);
-        else if (IS("max-minibatch-size"))
-            o->batch_size = nn_cli_int("--max-minibatch-size", VALUE(), 1,
-                                       1 << 20);
-        else if (IS("model-seed"))
-            o->model_seed = nn_cli_int("--model-seed", VALUE(), 0, INT64_MAX);
-        else if (IS("dataset-seed"))
-            o->dataset_seed = nn_cli_int("--dataset-seed", VALUE(), 0,
-                                         INT64_MAX);
-        else if (IS("resize"))
-            nn_cli_size("--resize", VALUE(), &o->width, &o->height);
-        else if (IS("grayscale")) o->grayscale = take_bool(argc, argv, &i,
-                                                           eq, name);
-        else if (IS("eval-dev")) o->eval_dev = take_bool(argc, argv, &i, eq,
-                                                         name);
-        else if (IS("debug")) o->debug = take_bool(argc, argv, &i, eq, name);
-        else if (IS("exp-id")) o->exp_id = VALUE();
-        else if (IS("runs-dir")) o->runs_dir = VALUE();
-        else if (IS("threads"))
-            o->threads = nn_cli_int("--threads", VALUE(), 1, 1024);
-        else
-            nn_usage_error("unknown option '%s'", arg);
-#undef IS
-#undef VALUE
+        parse_flag(argc, argv, &i, &exps[n - 1], g);
     }
-    if (!*o->exp_id || strchr(o->exp_id, '/') || o->exp_id[0] == '.')
-        nn_usage_error("invalid value '%s' for --exp-id: expected a plain "
-                       "name", o->exp_id);
+    return n;
 }
+
+/* ---- pipelines -------------------------------------------------------- */
 
 /* datasets/NAME under the working folder, else beside the programs. */
 static char *find_dataset(const char *name)
@@ -230,345 +403,279 @@ static char *find_dataset(const char *name)
     nn_die(0, "dataset '%s' not found: no folder datasets/%s", name, name);
 }
 
-static void add(stage *s, const char *fmt, ...) NN_PRINTF(2, 3);
-
-static void add(stage *s, const char *fmt, ...)
+static nn_stage *add_stage(nn_pipeline *p, const char *program,
+                           const globals *g)
 {
-    va_list ap;
-    char buf[PATH_MAX + 64], *arg;
+    nn_stage *s = nn_pipeline_add(p, program);
 
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (s->argc == MAX_ARGS - 1 || !(arg = strdup(buf)))
-        nn_die(ENOMEM, "cannot build the pipeline");
-    s->argv[s->argc++] = arg;
-    s->argv[s->argc] = NULL;
-}
-
-static stage *new_stage(pipeline *p, const char *program, const options *o)
-{
-    stage *s = &p->stages[p->n++];
-
-    memset(s, 0, sizeof *s);
-    add(s, "%s", program);
-    add(s, o->debug ? "--debug" : "-q");
+    nn_stage_add(s, g->debug ? "--debug" : "-q");
     return s;
 }
 
 /* nn-load [| nn-resize] for one partition. */
-static void add_source(pipeline *p, const options *o, const char *dataset,
-                       const char *partition)
+static void add_source(nn_pipeline *p, const experiment *e, const globals *g,
+                       const char *dataset, const char *partition)
 {
-    stage *s = new_stage(p, "nn-load", o);
+    nn_stage *s = add_stage(p, "nn-load", g);
 
-    add(s, "--partition=%s", partition);
-    add(s, "--dataset-seed=%lld", o->dataset_seed);
-    add(s, "%s", dataset);
-    if (o->width || o->grayscale) {
-        s = new_stage(p, "nn-resize", o);
-        if (o->width)
-            add(s, "--size=%dx%d", o->width, o->height);
+    nn_stage_add(s, "--partition=%s", partition);
+    nn_stage_add(s, "--dataset-seed=%lld", e->dataset_seed);
+    nn_stage_add(s, "%s", dataset);
+    if (e->width || e->grayscale) {
+        s = add_stage(p, "nn-resize", g);
+        if (e->width)
+            nn_stage_add(s, "--size=%dx%d", e->width, e->height);
         else
-            add(s, "--keep-size");
-        if (o->grayscale)
-            add(s, "--grayscale");
+            nn_stage_add(s, "--keep-size");
+        if (e->grayscale)
+            nn_stage_add(s, "--grayscale");
     }
 }
 
-static void build_training(pipeline *p, const options *o, const char *dataset,
-                           const char *dir)
+static void add_trainer(nn_pipeline *p, const experiment *e,
+                        const globals *g, long long seed, const char *id,
+                        const char *dir)
 {
-    stage *s;
+    nn_stage *s = add_stage(p, "nn-train", g);
 
-    add_source(p, o, dataset, "training");
-    s = new_stage(p, "nn-shuffle", o);
-    add(s, "--epochs=%ld", o->epochs);
-    add(s, "--seed=%lld", o->dataset_seed);
-    s = new_stage(p, "nn-batch", o);
-    add(s, "%ld", o->batch_size);
-    s = new_stage(p, "nn-train", o);
-    add(s, "--model=%s", o->model);
-    add(s, "--layers=%s", o->layers);
-    add(s, "--optimizer=%s", o->optimizer);
-    add(s, "--learning-rate=%s", o->learning_rate);
-    add(s, "--decay=%s", o->decay);
-    add(s, "--model-seed=%lld", o->model_seed);
-    if (o->eval_dev)
-        add(s, "--dev=%s/dev.nn", dir);
-    add(s, "--save=%s/model.nn", dir);
-    if (o->threads)
-        add(s, "--threads=%ld", o->threads);
+    nn_stage_add(s, "--id=%s", id);
+    nn_stage_add(s, "--model=%s", e->model);
+    nn_stage_add(s, "--layers=%s", e->layers);
+    nn_stage_add(s, "--activation=%s", e->activation);
+    nn_stage_add(s, "--init=%s", e->init);
+    nn_stage_add(s, "--dropout-rate=%s", e->dropout);
+    nn_stage_add(s, "--bn-inference=%s", e->bn_inference);
+    nn_stage_add(s, "--precision=%s", e->precision);
+    nn_stage_add(s, "--model-seed=%lld", seed);
+    nn_stage_add(s, "--optimizer=%s", e->optimizer);
+    nn_stage_add(s, "--learning-rate=%s", e->learning_rate);
+    nn_stage_add(s, "--decay=%s", e->decay);
+    nn_stage_add(s, "--weight-decay=%s", e->weight_decay);
+    nn_stage_add(s, "--gradient-checks=%s", e->grad_mode);
+    nn_stage_add(s, "--gradient-checks-every=%ld", e->grad_every);
+    nn_stage_add(s, "--gradient-checks-samples=%ld", e->grad_samples);
+    nn_stage_add(s, "--instability-checks=%s", g->instability_mode);
+    nn_stage_add(s, "--early-stopping-patience=%ld", e->patience);
+    if (e->stop_early && e->eval_dev)
+        nn_stage_add(s, "--stop-early");
+    for (int i = 0; i < e->n_tracks; i++)
+        nn_stage_add(s, "--track-layer=%s", e->tracks[i]);
+    if (e->eval_dev)
+        nn_stage_add(s, "--dev=%s/dev.nn", dir);
+    if (e->eval_test)
+        nn_stage_add(s, "--test=%s/test.nn", dir);
+    if (e->profiling)
+        nn_stage_add(s, "--profile=%s/profile.txt", dir);
+    nn_stage_add(s, "--save=%s/model.nn", dir);
+    if (g->threads)
+        nn_stage_add(s, "--threads=%ld", g->threads);
 }
 
-/* Quote arg for a POSIX shell when it holds anything unusual. */
-static void put_quoted(FILE *fp, const char *arg)
+static void build_training(nn_pipeline *p, const experiment *e,
+                           const globals *g, const char *dataset,
+                           long long seed, const char *id, const char *dir)
 {
-    if (*arg && strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
-                       "UVWXYZ0123456789-_=./,:+@%") == strlen(arg)) {
-        fputs(arg, fp);
-        return;
-    }
-    fputc('\'', fp);
-    for (; *arg; arg++) {
-        if (*arg == '\'')
-            fputs("'\\''", fp);
-        else
-            fputc(*arg, fp);
-    }
-    fputc('\'', fp);
-}
+    nn_stage *s;
 
-static void print_pipeline(FILE *fp, const pipeline *p)
-{
-    for (int i = 0; i < p->n; i++) {
-        if (i)
-            fputs(" \\\n  | ", fp);
-        for (int a = 0; a < p->stages[i].argc; a++) {
-            if (a)
-                fputc(' ', fp);
-            put_quoted(fp, p->stages[i].argv[a]);
-        }
-    }
-    if (p->output) {
-        fputs(" \\\n  > ", fp);
-        put_quoted(fp, p->output);
-    }
-    fputc('\n', fp);
-}
-
-static void exec_stage(const stage *s)
-{
-    char path[PATH_MAX];
-
-    snprintf(path, sizeof path, "%s/%s", bin_dir, s->argv[0]);
-    if (access(path, X_OK) == 0)
-        execv(path, s->argv);
-    execvp(s->argv[0], s->argv);
-    fprintf(stderr, "%s: cannot run '%s': %s\n", nn_err_program(),
-            s->argv[0], strerror(errno));
-    _exit(127);
-}
-
-/*
- * Start the stages connected by pipes.  The last one writes to out_fd.
- * Returns the read end of stdin of nobody: stage 0 reads /dev/null.
- */
-static void start(const pipeline *p, int out_fd, pid_t *pids)
-{
-    int in_fd = open("/dev/null", O_RDONLY);
-
-    if (in_fd < 0)
-        nn_die(errno, "cannot open /dev/null");
-    for (int i = 0; i < p->n; i++) {
-        int fds[2] = {-1, -1};
-        if (i < p->n - 1 && pipe(fds) < 0)
-            nn_die(errno, "cannot create a pipe");
-        pids[i] = fork();
-        if (pids[i] < 0)
-            nn_die(errno, "cannot start '%s'", p->stages[i].argv[0]);
-        if (pids[i] == 0) {
-            dup2(in_fd, STDIN_FILENO);
-            dup2(i < p->n - 1 ? fds[1] : out_fd, STDOUT_FILENO);
-            close(in_fd);
-            if (fds[0] >= 0) {
-                close(fds[0]);
-                close(fds[1]);
-            }
-            close(out_fd);
-            exec_stage(&p->stages[i]);
-        }
-        close(in_fd);
-        if (i < p->n - 1) {
-            close(fds[1]);
-            in_fd = fds[0];
-        }
-    }
-}
-
-/*
- * Wait for every stage.  A stage killed by SIGPIPE only stopped because
- * a later stage did, so the failure reported is the last real one.
- */
-static int wait_all(const pipeline *p, pid_t *pids)
-{
-    int failed = -1, code = 0;
-
-    for (int i = 0; i < p->n; i++) {
-        int status;
-        while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
-            ;
-        int sigpipe = WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE;
-        int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        if (!ok && !sigpipe) {
-            failed = i;
-            code = WIFEXITED(status) ? WEXITSTATUS(status)
-                                     : 128 + WTERMSIG(status);
-        }
-    }
-    if (failed >= 0) {
-        nn_log_warn("stage %d '%s' failed with status %d", failed + 1,
-                    p->stages[failed].argv[0], code);
-        return -1;
-    }
-    return 0;
+    add_source(p, e, g, dataset, "training");
+    s = add_stage(p, "nn-shuffle", g);
+    nn_stage_add(s, "--epochs=%ld", e->epochs);
+    nn_stage_add(s, "--seed=%lld", e->dataset_seed);
+    s = add_stage(p, "nn-batch", g);
+    nn_stage_add(s, "%ld", e->batch_size);
+    add_trainer(p, e, g, seed, id, dir);
 }
 
 /* Run a pipeline whose output goes to a file. */
-static void run_to_file(pipeline *p, const char *path)
+static void run_to_file(nn_pipeline *p, const char *path)
 {
-    pid_t pids[MAX_STAGES];
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
     if (fd < 0)
         nn_die(errno, "cannot create '%s'", path);
-    p->output = path;
-    start(p, fd, pids);
+    nn_pipeline_start(p, bin_dir, fd);
     close(fd);
-    if (wait_all(p, pids) < 0)
+    if (nn_pipeline_wait(p) < 0)
         nn_die(0, "the pipeline failed; see the messages above");
 }
 
-/* The last epoch's metrics, for the summary. */
-typedef struct {
-    long long epoch, samples, parameters;
-    double cost, accuracy, dev_cost, dev_accuracy, seconds;
-    int has_dev;
-    long *confusion;
-    int n_classes;
-    char **classes;
-} last_epoch;
+/* ---- progress and results --------------------------------------------- */
 
-static void read_epoch(const nn_reader *r, last_epoch *e)
+static int scope_is(const nn_reader *r, const char *scope)
 {
-    char err[160];
-    int64_t v;
-    const msgpack_object *cm;
+    const msgpack_object *o = nn_map_get(r->obj, "scope");
 
-    nn_field_int(r->obj, "epoch", &v, err, sizeof err);
-    e->epoch = v;
-    nn_field_int(r->obj, "samples", &v, err, sizeof err);
-    e->samples = v;
-    nn_field_int(r->obj, "parameters", &v, err, sizeof err);
-    e->parameters = v;
-    nn_field_double(r->obj, "cost", &e->cost, err, sizeof err);
-    nn_field_double(r->obj, "accuracy", &e->accuracy, err, sizeof err);
-    nn_field_double(r->obj, "seconds", &e->seconds, err, sizeof err);
-    e->has_dev = nn_field_double(r->obj, "dev_accuracy", &e->dev_accuracy,
-                                 err, sizeof err) == 0;
-    nn_field_double(r->obj, "dev_cost", &e->dev_cost, err, sizeof err);
-    cm = nn_map_get(r->obj, "dev_confusion");
-    if (cm && cm->type == MSGPACK_OBJECT_ARRAY &&
-        cm->via.array.size == (uint32_t)e->n_classes) {
-        for (int i = 0; i < e->n_classes; i++) {
-            const msgpack_object *row = &cm->via.array.ptr[i];
-            for (int j = 0; j < e->n_classes; j++)
-                e->confusion[i * e->n_classes + j] =
-                    row->type == MSGPACK_OBJECT_ARRAY &&
-                    row->via.array.size == (uint32_t)e->n_classes
-                        ? (long)row->via.array.ptr[j].via.u64 : 0;
-        }
+    return r->type == NN_REC_METRICS && o && o->type == MSGPACK_OBJECT_STR &&
+           o->via.str.size == strlen(scope) &&
+           memcmp(o->via.str.ptr, scope, o->via.str.size) == 0;
+}
+
+static void read_confusion(const msgpack_object *cm, result *res)
+{
+    int C = res->n_classes;
+
+    if (!cm || cm->type != MSGPACK_OBJECT_ARRAY ||
+        cm->via.array.size != (uint32_t)C)
+        return;
+    for (int i = 0; i < C; i++) {
+        const msgpack_object *row = &cm->via.array.ptr[i];
+        for (int j = 0; j < C; j++)
+            res->confusion[i * C + j] =
+                row->type == MSGPACK_OBJECT_ARRAY &&
+                row->via.array.size == (uint32_t)C
+                    ? (long)row->via.array.ptr[j].via.u64 : 0;
     }
 }
 
-static void show_progress(const options *o, const nn_reader *r,
-                          const last_epoch *e, int tty, long *batches,
-                          long batches_per_epoch)
+/* Take what the summary needs from a metrics record. */
+static void read_metrics(const nn_reader *r, result *res)
 {
     char err[160];
-    int64_t epoch = 0;
-    double cost = 0;
+    int64_t v = 0;
 
-    if (r->type != NN_REC_METRICS)
-        return;
-    const msgpack_object *scope = nn_map_get(r->obj, "scope");
-    int is_epoch = scope && scope->type == MSGPACK_OBJECT_STR &&
-                   scope->via.str.size == 5;
-    if (!is_epoch) {
-        (*batches)++;
-        if (!tty)
-            return;
-        nn_field_int(r->obj, "epoch", &epoch, err, sizeof err);
-        nn_field_double(r->obj, "cost", &cost, err, sizeof err);
-        int width = 30, done = batches_per_epoch
-            ? (int)(width * (*batches) / batches_per_epoch) : 0;
-        fprintf(stderr, "\r[%s] epoch %lld/%ld [%-*.*s] minibatch %ld cost "
-                "%.4f ", o->exp_id, (long long)epoch + 1, o->epochs, width,
-                done > width ? width : done,
-                "##############################", *batches, cost);
-        return;
+    if (scope_is(r, "epoch")) {
+        nn_field_int(r->obj, "epoch", &v, err, sizeof err);
+        res->epoch = v;
+        nn_field_int(r->obj, "samples", &v, err, sizeof err);
+        res->samples = v;
+        nn_field_int(r->obj, "parameters", &v, err, sizeof err);
+        res->parameters = v;
+        nn_field_double(r->obj, "cost", &res->cost, err, sizeof err);
+        nn_field_double(r->obj, "accuracy", &res->accuracy, err, sizeof err);
+        nn_field_double(r->obj, "seconds", &res->seconds, err, sizeof err);
+        res->has_dev = nn_field_double(r->obj, "dev_accuracy",
+                                       &res->dev_accuracy, err,
+                                       sizeof err) == 0;
+        nn_field_double(r->obj, "dev_cost", &res->dev_cost, err, sizeof err);
+        read_confusion(nn_map_get(r->obj, "dev_confusion"), res);
+    } else if (scope_is(r, "early_stop")) {
+        nn_field_int(r->obj, "epoch", &v, err, sizeof err);
+        res->early_stop_epoch = v;
+    } else if (scope_is(r, "test")) {
+        res->has_test = 1;
+        nn_field_double(r->obj, "cost", &res->test_cost, err, sizeof err);
+        nn_field_double(r->obj, "accuracy", &res->test_accuracy, err,
+                        sizeof err);
     }
-    if (tty)
+}
+
+/* Progress on a terminal: one live line, rewritten per minibatch. */
+typedef struct {
+    int tty;
+    long batches, per_epoch;    /* this epoch; the last full epoch's */
+    double start_s;
+} progress;
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void show_minibatch(const nn_reader *r, const result *res,
+                           const experiment *e, progress *pr)
+{
+    char err[160], eta[32] = "?";
+    int64_t epoch = 0;
+    double cost = 0, acc = 0, elapsed = now_s() - pr->start_s;
+
+    pr->batches++;
+    if (!pr->tty)
+        return;
+    nn_field_int(r->obj, "epoch", &epoch, err, sizeof err);
+    nn_field_double(r->obj, "cost", &cost, err, sizeof err);
+    nn_field_double(r->obj, "accuracy", &acc, err, sizeof err);
+    if (pr->per_epoch) {
+        double done = epoch + (double)pr->batches / pr->per_epoch;
+        snprintf(eta, sizeof eta, "%.0fs", elapsed / done *
+                 (e->epochs - done));
+    }
+    fprintf(stderr, "\r\033[K[%s] epoch %lld/%ld minibatch %ld cost %.4f "
+            "accuracy %.4f dev %.4f elapsed %.0fs eta %s", res->id,
+            (long long)epoch + 1, e->epochs, pr->batches, cost, acc,
+            res->has_dev ? res->dev_accuracy : NAN, elapsed, eta);
+}
+
+static void show_epoch(const result *res, const experiment *e,
+                       progress *pr)
+{
+    pr->per_epoch = pr->batches;
+    pr->batches = 0;
+    if (pr->tty)
         fputs("\r\033[K", stderr);
-    if (e->has_dev)
+    if (res->has_dev)
         nn_log_info("[%s] epoch %lld/%ld cost=%.4f accuracy=%.4f "
                     "dev_cost=%.4f dev_accuracy=%.4f elapsed=%.1fs",
-                    o->exp_id, e->epoch + 1, o->epochs, e->cost,
-                    e->accuracy, e->dev_cost, e->dev_accuracy, e->seconds);
+                    res->id, res->epoch + 1, e->epochs, res->cost,
+                    res->accuracy, res->dev_cost, res->dev_accuracy,
+                    res->seconds);
     else
         nn_log_info("[%s] epoch %lld/%ld cost=%.4f accuracy=%.4f "
-                    "elapsed=%.1fs", o->exp_id, e->epoch + 1, o->epochs,
-                    e->cost, e->accuracy, e->seconds);
+                    "elapsed=%.1fs", res->id, res->epoch + 1, e->epochs,
+                    res->cost, res->accuracy, res->seconds);
 }
 
 /*
  * Run the training pipeline into a pipe, copy its records to
- * metrics.nn and turn them into progress lines as they arrive.
+ * metrics.nn and turn them into progress as they arrive.
  */
-static void run_training(pipeline *p, const options *o, const char *dir,
-                         last_epoch *e)
+static void run_training(nn_pipeline *p, const experiment *e,
+                         const char *dir, result *res)
 {
-    pid_t pids[MAX_STAGES];
-    int fds[2], tty = isatty(STDERR_FILENO);
+    progress pr = {.tty = isatty(STDERR_FILENO), .start_s = now_s()};
     char *metrics = path_in(dir, "metrics.nn");
-    long batches = 0, per_epoch = 0;
+    int fds[2];
     nn_reader r;
     FILE *out;
 
-    p->output = metrics;
     if (pipe(fds) < 0)
         nn_die(errno, "cannot create a pipe");
-    start(p, fds[1], pids);
+    nn_pipeline_start(p, bin_dir, fds[1]);
     close(fds[1]);
     if (!(out = fopen(metrics, "wb")))
         nn_die(errno, "cannot create '%s'", metrics);
     if (nn_reader_open(&r, NULL) < 0)
         nn_die(errno, "cannot read the metrics");
     r.fp = fdopen(fds[0], "rb");
-    snprintf(r.name, sizeof r.name, "the metrics of nn-train");
+    snprintf(r.name, sizeof r.name, "the output of nn-train");
     for (;;) {
         int got = nn_reader_next(&r);
         if (got < 0) {
-            wait_all(p, pids);
-            nn_die(0, "%s: %s", r.name, r.err);
+            nn_pipeline_wait(p);
+            nn_die(0, "%s: record %llu: %s", r.name,
+                   (unsigned long long)r.index, r.err);
         }
         if (got == 0)
             break;
         nn_io_write(out, r.raw, r.raw_len);
         if (r.index == 1) {
-            e->n_classes = r.header.n_classes;
-            e->classes = r.header.classes;
-            e->confusion = calloc((size_t)e->n_classes * e->n_classes,
-                                  sizeof *e->confusion);
+            res->n_classes = r.header.n_classes;
+            res->classes = r.header.classes;
+            res->confusion = calloc((size_t)res->n_classes * res->n_classes,
+                                    sizeof *res->confusion);
+            r.header.classes = NULL;        /* kept by res */
+            r.header.n_classes = 0;
             continue;
         }
-        const msgpack_object *scope = nn_map_get(r.obj, "scope");
-        if (r.type == NN_REC_METRICS && scope && scope->via.str.size == 5) {
-            read_epoch(&r, e);
-            per_epoch = batches;
-            batches = 0;
-        }
-        show_progress(o, &r, e, tty, &batches, per_epoch);
+        read_metrics(&r, res);
+        if (scope_is(&r, "minibatch"))
+            show_minibatch(&r, res, e, &pr);
+        else if (scope_is(&r, "epoch"))
+            show_epoch(res, e, &pr);
     }
+    if (pr.tty)
+        fputs("\r\033[K", stderr);
     if (fclose(out) != 0)
         nn_die(errno, "cannot write '%s'", metrics);
-    if (wait_all(p, pids) < 0)
+    if (nn_pipeline_wait(p) < 0)
         nn_die(0, "the pipeline failed; see the messages above");
-    /* keep the class names: the reader's copy goes with it */
-    r.header.classes = NULL;
-    r.header.n_classes = 0;
     nn_reader_close(&r);
+    free(metrics);
 }
+
+/* ---- outputs ---------------------------------------------------------- */
 
 static void put_json_string(FILE *fp, const char *s)
 {
@@ -586,17 +693,22 @@ static void put_json_string(FILE *fp, const char *s)
 }
 
 /* JSON has no NaN or infinity: a diverged cost is written as null. */
-static void put_json_number(FILE *fp, double v)
+static void put_json_number(FILE *fp, double v, int present)
 {
-    if (isfinite(v))
+    if (present && isfinite(v))
         fprintf(fp, "%.17g", v);
     else
         fputs("null", fp);
 }
 
-static void write_summary(const char *dir, const options *o,
-                          const char *dataset, const last_epoch *e,
-                          double seconds)
+static void put_json_field(FILE *fp, const char *key, double v, int present)
+{
+    fprintf(fp, ",\n  \"%s\": ", key);
+    put_json_number(fp, v, present);
+}
+
+static void write_summary(const char *dir, const experiment *e,
+                          long long seed, const result *res, double seconds)
 {
     char *path = path_in(dir, "summary.json");
     nn_atomic_file f;
@@ -604,59 +716,58 @@ static void write_summary(const char *dir, const options *o,
     if (nn_atomic_open(&f, path) < 0)
         nn_die(errno, "cannot create '%s'", path);
     FILE *fp = f.fp;
-    fputs("{\n  \"exp_id\": ", fp);
-    put_json_string(fp, o->exp_id);
-    fputs(",\n  \"dataset\": ", fp);
-    put_json_string(fp, dataset);
-    fputs(",\n  \"model\": ", fp);
-    put_json_string(fp, o->model);
-    fputs(",\n  \"layers\": ", fp);
-    put_json_string(fp, o->layers);
-    fputs(",\n  \"optimizer\": ", fp);
-    put_json_string(fp, o->optimizer);
+    const char *names[][2] = {
+        {"exp_id", res->id}, {"dataset", e->dataset}, {"model", e->model},
+        {"layers", e->layers}, {"optimizer", e->optimizer},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        fprintf(fp, "%s\n  \"%s\": ", i ? "," : "{", names[i][0]);
+        put_json_string(fp, names[i][1]);
+    }
     fprintf(fp, ",\n  \"learning_rate\": %s,\n  \"max_minibatch_size\": %ld,"
             "\n  \"model_seed\": %lld,\n  \"dataset_seed\": %lld,"
             "\n  \"parameters\": %lld,\n  \"training_samples\": %lld,"
-            "\n  \"epochs\": %lld,\n  \"training_cost\": ", o->learning_rate,
-            o->batch_size, o->model_seed, o->dataset_seed, e->parameters,
-            e->samples, e->epoch + 1);
-    put_json_number(fp, e->cost);
-    fputs(",\n  \"training_accuracy\": ", fp);
-    put_json_number(fp, e->accuracy);
-    fputs(",\n  \"dev_cost\": ", fp);
-    if (e->has_dev)
-        put_json_number(fp, e->dev_cost);
+            "\n  \"epochs\": %lld", e->learning_rate, e->batch_size, seed,
+            e->dataset_seed, res->parameters, res->samples, res->epoch + 1);
+    put_json_field(fp, "training_cost", res->cost, 1);
+    put_json_field(fp, "training_accuracy", res->accuracy, 1);
+    put_json_field(fp, "dev_cost", res->dev_cost, res->has_dev);
+    put_json_field(fp, "dev_accuracy", res->dev_accuracy, res->has_dev);
+    fputs(",\n  \"early_stop_epoch\": ", fp);
+    if (res->early_stop_epoch >= 0)
+        fprintf(fp, "%lld", res->early_stop_epoch);
     else
         fputs("null", fp);
-    fputs(",\n  \"dev_accuracy\": ", fp);
-    if (e->has_dev)
-        put_json_number(fp, e->dev_accuracy);
-    else
-        fputs("null", fp);
+    if (e->eval_test) {
+        put_json_field(fp, "test_cost", res->test_cost, res->has_test);
+        put_json_field(fp, "test_accuracy", res->test_accuracy,
+                       res->has_test);
+    }
     fprintf(fp, ",\n  \"seconds\": %.3f\n}\n", seconds);
     if (nn_atomic_commit(&f) < 0)
         nn_die(errno, "cannot write '%s'", path);
+    free(path);
 }
 
-static void print_confusion(const last_epoch *e)
+static void print_confusion(const result *res)
 {
-    int C = e->n_classes;
+    int C = res->n_classes;
 
-    fprintf(stderr, "dev confusion matrix (rows: true class, columns: "
-            "predicted class)\n%10s", "");
+    fprintf(stderr, "[%s] dev confusion matrix (rows: true class, columns: "
+            "predicted class)\n%10s", res->id, "");
     for (int j = 0; j < C; j++)
-        fprintf(stderr, " %6.6s", e->classes[j]);
+        fprintf(stderr, " %6.6s", res->classes[j]);
     fputc('\n', stderr);
     for (int i = 0; i < C; i++) {
-        fprintf(stderr, "%10.10s", e->classes[i]);
+        fprintf(stderr, "%10.10s", res->classes[i]);
         for (int j = 0; j < C; j++)
-            fprintf(stderr, " %6ld", e->confusion[i * C + j]);
+            fprintf(stderr, " %6ld", res->confusion[i * C + j]);
         fputc('\n', stderr);
     }
 }
 
-static void write_script(const char *dir, const pipeline *dev,
-                         const pipeline *train)
+static void write_script(const char *dir, nn_pipeline *const *pipelines,
+                         int n)
 {
     char *path = path_in(dir, "pipeline.sh");
     FILE *fp;
@@ -665,20 +776,21 @@ static void write_script(const char *dir, const pipeline *dev,
         nn_die(errno, "cannot create '%s'", path);
     fputs("#!/bin/sh\n# The pipelines nn-run ran, from the folder it ran "
           "in, with the nn-*\n# programs on PATH.\nset -e\n", fp);
-    if (dev->n)
-        print_pipeline(fp, dev);
-    print_pipeline(fp, train);
+    for (int i = 0; i < n; i++)
+        nn_pipeline_print(fp, pipelines[i]);
     if (fclose(fp) != 0)
         nn_die(errno, "cannot write '%s'", path);
     chmod(path, 0755);
+    free(path);
 }
 
 /* Remove a run folder made by nn-run (flat: files only). */
 static void remove_run_dir(const char *dir)
 {
     static const char *const files[] = {
-        "pipeline.sh", "dev.nn", "metrics.nn", "model.nn", "summary.json",
-        NULL};
+        "pipeline.sh", "dev.nn", "test.nn", "metrics.nn", "model.nn",
+        "summary.json", "profile.txt", NULL};
+
     for (int i = 0; files[i]; i++) {
         char *path = path_in(dir, files[i]);
         unlink(path);
@@ -694,6 +806,135 @@ static void remove_tmp_dir(void)
 {
     if (tmp_dir_path)
         remove_run_dir(tmp_dir_path);
+}
+
+/* ---- experiments ------------------------------------------------------ */
+
+/* The id itself when no earlier run used it, else id_0, id_1, ... */
+static void unique_id(const char *base, char ids[][256], int n_ids,
+                      char *out)
+{
+    snprintf(out, 256, "%s", base);
+    for (int k = -1;; k++) {
+        int used = 0;
+        if (k >= 0)
+            snprintf(out, 256, "%s_%d", base, k);
+        for (int i = 0; i < n_ids; i++)
+            used |= strcmp(ids[i], out) == 0;
+        if (!used)
+            return;
+    }
+}
+
+/*
+ * Run one experiment as id with the given model seed, in a hidden
+ * folder that replaces runs/<id> only when everything succeeded.
+ */
+static void run_experiment(const experiment *e, const globals *g,
+                           long long seed, result *res)
+{
+    nn_pipeline dev = {0}, test = {0}, train = {0};
+    nn_pipeline dev_shown = {0}, test_shown = {0}, train_shown = {0};
+    nn_pipeline *shown[3];
+    char final_dir[PATH_MAX], tmp_dir[PATH_MAX];
+    int n_shown = 0;
+    double t0 = now_s();
+    char *dataset = find_dataset(e->dataset);
+
+    res->early_stop_epoch = -1;
+    snprintf(final_dir, sizeof final_dir, "%s/%s", g->runs_dir, res->id);
+    snprintf(tmp_dir, sizeof tmp_dir, "%s/.%s.tmp-XXXXXX", g->runs_dir,
+             res->id);
+    if (!mkdtemp(tmp_dir))
+        nn_die(errno, "cannot create a folder in '%s'", g->runs_dir);
+    tmp_dir_path = tmp_dir;
+    chmod(tmp_dir, 0755);
+
+    /* the same pipelines twice: one runs in tmp_dir, one is shown */
+    if (e->eval_dev) {
+        add_source(&dev, e, g, dataset, "dev");
+        add_source(&dev_shown, e, g, dataset, "dev");
+        dev_shown.output = path_in(final_dir, "dev.nn");
+        shown[n_shown++] = &dev_shown;
+    }
+    if (e->eval_test) {
+        add_source(&test, e, g, dataset, "test");
+        add_source(&test_shown, e, g, dataset, "test");
+        test_shown.output = path_in(final_dir, "test.nn");
+        shown[n_shown++] = &test_shown;
+    }
+    build_training(&train, e, g, dataset, seed, res->id, tmp_dir);
+    build_training(&train_shown, e, g, dataset, seed, res->id, final_dir);
+    train_shown.output = path_in(final_dir, "metrics.nn");
+    shown[n_shown++] = &train_shown;
+    write_script(tmp_dir, shown, n_shown);
+    nn_log_info("[%s] running, results in %s/:", res->id, final_dir);
+    for (int i = 0; i < n_shown; i++)
+        nn_pipeline_print(stderr, shown[i]);
+
+    if (e->eval_dev)
+        run_to_file(&dev, path_in(tmp_dir, "dev.nn"));
+    if (e->eval_test)
+        run_to_file(&test, path_in(tmp_dir, "test.nn"));
+    run_training(&train, e, tmp_dir, res);
+    write_summary(tmp_dir, e, seed, res, now_s() - t0);
+
+    remove_run_dir(final_dir);
+    if (rename(tmp_dir, final_dir) < 0)
+        nn_die(errno, "cannot rename '%s' to '%s'", tmp_dir, final_dir);
+    tmp_dir_path = NULL;
+    if (res->has_dev)
+        print_confusion(res);
+    nn_log_info("[%s] done in %.1fs: training_accuracy=%.4f%s, results in "
+                "%s/", res->id, now_s() - t0, res->accuracy,
+                res->has_dev ? "" : " (no dev set)", final_dir);
+    nn_pipeline_free(&dev);
+    nn_pipeline_free(&test);
+    nn_pipeline_free(&train);
+    nn_pipeline_free(&dev_shown);
+    nn_pipeline_free(&test_shown);
+    nn_pipeline_free(&train_shown);
+    free(dataset);
+}
+
+static void put_percent(double fraction, int present)
+{
+    if (present && isfinite(fraction))
+        printf(" %.1f%% |", 100 * fraction);
+    else
+        printf(" - |");
+}
+
+/*
+ * The comparison table of the original's README, in Markdown.  Bias is
+ * the avoidable bias against a perfect classifier (1 - training
+ * accuracy); variance is training minus dev accuracy.
+ */
+static void print_table(const result *res, int n)
+{
+    printf("| experiment | # parameters | params/samples | training cost "
+           "| training accuracy | dev cost | dev accuracy | early stop "
+           "epoch | avoidable bias | variance |\n"
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (int i = 0; i < n; i++) {
+        const result *r = &res[i];
+        printf("| %s | %lld | %.2f | %.4f |", r->id, r->parameters,
+               r->samples ? (double)r->parameters / r->samples : 0.0,
+               r->cost);
+        put_percent(r->accuracy, 1);
+        if (r->has_dev)
+            printf(" %.4f |", r->dev_cost);
+        else
+            printf(" - |");
+        put_percent(r->dev_accuracy, r->has_dev);
+        if (r->early_stop_epoch >= 0)
+            printf(" %lld |", r->early_stop_epoch);
+        else
+            printf(" - |");
+        put_percent(1 - r->accuracy, 1);
+        put_percent(r->accuracy - r->dev_accuracy, r->has_dev);
+        putchar('\n');
+    }
 }
 
 static void find_bin_dir(const char *argv0)
@@ -716,67 +957,36 @@ static void find_bin_dir(const char *argv0)
 
 int main(int argc, char **argv)
 {
-    options o;
-    pipeline dev = {0}, train = {0}, dev_shown = {0}, train_shown = {0};
-    last_epoch e = {0};
-    char final_dir[PATH_MAX], tmp_dir[PATH_MAX];
-    struct timespec t0, t1;
+    static experiment exps[MAX_EXPERIMENTS];
+    static char ids[MAX_EXPERIMENTS * 8][256];
+    globals g;
+    result *results;
+    int n_exps, n_runs = 0, cap = 0;
 
     nn_cli_init(argc, argv, usage);
     find_bin_dir(argv[0]);
-    parse_args(argc, argv, &o);
-    if (o.debug)
+    n_exps = parse_args(argc, argv, exps, &g);
+    if (g.debug)
         nn_log_set_level(NN_LOG_DEBUG);
-    char *dataset = find_dataset(o.dataset);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-
-    /* work in a hidden folder; it replaces runs/<id> only when complete */
-    if (mkdir(o.runs_dir, 0755) < 0 && errno != EEXIST)
-        nn_die(errno, "cannot create '%s'", o.runs_dir);
-    snprintf(final_dir, sizeof final_dir, "%s/%s", o.runs_dir, o.exp_id);
-    snprintf(tmp_dir, sizeof tmp_dir, "%s/.%s.tmp-XXXXXX", o.runs_dir,
-             o.exp_id);
-    if (!mkdtemp(tmp_dir))
-        nn_die(errno, "cannot create a folder in '%s'", o.runs_dir);
-    tmp_dir_path = tmp_dir;
+    for (int i = 0; i < n_exps; i++)
+        cap += (int)exps[i].training_times;
+    if (cap > MAX_EXPERIMENTS * 8)
+        nn_usage_error("more than %d runs in one command", MAX_EXPERIMENTS * 8);
+    results = calloc(cap, sizeof *results);
+    if (!results)
+        nn_die(ENOMEM, "cannot hold the results");
+    if (mkdir(g.runs_dir, 0755) < 0 && errno != EEXIST)
+        nn_die(errno, "cannot create '%s'", g.runs_dir);
     atexit(remove_tmp_dir);
-    chmod(tmp_dir, 0755);
 
-    if (o.eval_dev) {
-        add_source(&dev, &o, dataset, "dev");
-        add_source(&dev_shown, &o, dataset, "dev");
+    for (int i = 0; i < n_exps; i++) {
+        for (long r = 0; r < exps[i].training_times; r++) {
+            result *res = &results[n_runs];
+            unique_id(exps[i].exp_id, ids, n_runs, res->id);
+            snprintf(ids[n_runs++], 256, "%s", res->id);
+            run_experiment(&exps[i], &g, g.model_seed + r, res);
+        }
     }
-    build_training(&train, &o, dataset, tmp_dir);
-    build_training(&train_shown, &o, dataset, final_dir);
-    dev_shown.output = path_in(final_dir, "dev.nn");
-    train_shown.output = path_in(final_dir, "metrics.nn");
-    write_script(tmp_dir, &dev_shown, &train_shown);
-    nn_log_info("[%s] running, results in %s/:", o.exp_id, final_dir);
-    if (o.eval_dev)
-        print_pipeline(stderr, &dev_shown);
-    print_pipeline(stderr, &train_shown);
-
-    if (o.eval_dev) {
-        run_to_file(&dev, path_in(tmp_dir, "dev.nn"));
-    }
-    run_training(&train, &o, tmp_dir, &e);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    write_summary(tmp_dir, &o, o.dataset, &e,
-                  (double)(t1.tv_sec - t0.tv_sec) +
-                  (t1.tv_nsec - t0.tv_nsec) * 1e-9);
-
-    remove_run_dir(final_dir);
-    if (rename(tmp_dir, final_dir) < 0)
-        nn_die(errno, "cannot rename '%s' to '%s'", tmp_dir, final_dir);
-    tmp_dir_path = NULL;
-    if (e.has_dev)
-        print_confusion(&e);
-    if (e.has_dev)
-        nn_log_info("[%s] done in %.1fs: training_accuracy=%.4f "
-                    "dev_accuracy=%.4f, results in %s/", o.exp_id,
-                    e.seconds, e.accuracy, e.dev_accuracy, final_dir);
-    else
-        nn_log_info("[%s] done in %.1fs: training_accuracy=%.4f, results "
-                    "in %s/", o.exp_id, e.seconds, e.accuracy, final_dir);
+    print_table(results, n_runs);
     return 0;
 }
