@@ -22,6 +22,7 @@
 
 static const char usage[] =
     "Usage: nn-load [OPTION]... DIR\n"
+    "  or:  nn-load [OPTION]... IMAGE.png...\n"
     "Read the images of DIR/<class>/*.png and write sample records.\n"
     "Classes are the sorted names of DIR's folders.  Each class is split\n"
     "on its own (stratified) into training, dev and test, in a shuffled\n"
@@ -30,7 +31,10 @@ static const char usage[] =
     "  -p, --partition=NAME   training | dev | test | all [all]\n"
     "  -s, --dataset-seed=N   seed of the split [0]\n"
     "      --split=T,D        training and dev fractions; test takes the\n"
-    "                         rest [0.7,0.15]\n";
+    "                         rest [0.7,0.15]\n"
+    "\n"
+    "Given PNG files instead of a folder, it writes them in order as samples\n"
+    "of one class named 'unlabeled', for nn-predict.\n";
 
 enum { PART_TRAINING, PART_DEV, PART_TEST, PART_ALL };
 static const char *const part_names[] = {"training", "dev", "test", "all"};
@@ -44,6 +48,8 @@ typedef struct {
 
 typedef struct {
     const char *dir;
+    char **files;               /* IMAGE.png operands, or NULL */
+    int n_files;
     int partition;
     uint64_t seed;
     double fraction[2];         /* training, dev */
@@ -144,8 +150,8 @@ static void parse_args(int argc, char **argv, options *opt)
     };
     int c;
 
+    memset(opt, 0, sizeof *opt);
     opt->partition = PART_ALL;
-    opt->seed = 0;
     opt->fraction[0] = 0.7;
     opt->fraction[1] = 0.15;
     while ((c = getopt_long(argc, argv, ":p:s:" NN_CLI_COMMON_SHORT,
@@ -171,10 +177,17 @@ static void parse_args(int argc, char **argv, options *opt)
             nn_cli_common(c);
         }
     }
-    if (optind != argc - 1)
-        nn_usage_error(optind == argc ? "missing dataset folder DIR"
-                                      : "expected one dataset folder DIR");
+    struct stat st;
+
+    if (optind == argc)
+        nn_usage_error("missing dataset folder DIR");
     opt->dir = argv[optind];
+    if (stat(opt->dir, &st) == 0 && S_ISREG(st.st_mode)) {
+        opt->files = argv + optind;
+        opt->n_files = argc - optind;
+    } else if (optind != argc - 1) {
+        nn_usage_error("expected one dataset folder DIR");
+    }
 }
 
 /* Decode one image and write it as a sample record. */
@@ -185,10 +198,15 @@ static void emit_image(nn_writer *w, const char *dir, const class_dir *c,
     nn_image img = {0};
     nn_tensor t = {0};
 
-    snprintf(path, sizeof path, "%s/%s/%s", dir, c->name, c->files[file]);
+    if (dir)
+        snprintf(path, sizeof path, "%s/%s/%s", dir, c->name, c->files[file]);
+    else
+        snprintf(path, sizeof path, "%s", c->files[file]);
     if (nn_png_read(path, &img, err, sizeof err) < 0)
         nn_die(0, "'%s': %s", path, err);
-    int id_len = snprintf(id, sizeof id, "%s/%s", c->name, c->files[file]);
+    int id_len = dir ? snprintf(id, sizeof id, "%s/%s", c->name,
+                                c->files[file])
+                     : snprintf(id, sizeof id, "%s", c->files[file]);
     t.dtype = NN_U8;
     t.n_dims = 3;
     t.shape[0] = img.height;
@@ -198,6 +216,22 @@ static void emit_image(nn_writer *w, const char *dir, const class_dir *c,
     t.n_bytes = (size_t)img.width * img.height * img.channels;
     nn_write_sample(w, id, (size_t)id_len, label, &t);
     nn_image_free(&img);
+}
+
+/* IMAGE.png operands: samples of the single class "unlabeled". */
+static void emit_files(const options *opt)
+{
+    char *unlabeled = "unlabeled";
+    class_dir c = {.name = "", .files = opt->files, .n_files = opt->n_files};
+    nn_header header = {.n_classes = 1, .classes = &unlabeled,
+                        .source = "files", .partition = "all"};
+    nn_writer w;
+
+    nn_writer_init(&w, stdout);
+    nn_write_header(&w, &header);
+    for (int f = 0; f < opt->n_files; f++)
+        emit_image(&w, NULL, &c, 0, f);
+    nn_writer_free(&w);
 }
 
 int main(int argc, char **argv)
@@ -214,6 +248,10 @@ int main(int argc, char **argv)
     nn_cli_init(argc, argv, usage);
     parse_args(argc, argv, &opt);
     nn_io_refuse_terminal();
+    if (opt.files) {
+        emit_files(&opt);
+        return 0;
+    }
 
     /* list classes and their files, then split every class */
     names = list_dir(opt.dir, 1, &n_classes);
