@@ -62,7 +62,7 @@ static const char usage[] =
     "  --dropout-rate=P          [0]\n"
     "  --weight-decay=L          L2 coefficient, see nn-train --help [0]\n"
     "  --bn-inference=MODE       running | batch [running]\n"
-    "  --precision=BITS          64 | 32 [64]\n"
+    "  --precision=BITS          64 | 32 [NN_PRECISION, or 64]\n"
     "  --optimizer=NAME          Adam | Constant | ExponentialDecay [Adam]\n"
     "  --learning-rate=X         [0.001]\n"
     "  --decay=X                 ExponentialDecay's rate per epoch [0.9]\n"
@@ -150,12 +150,15 @@ static char *path_in(const char *dir, const char *file)
 
 static void set_defaults(experiment *e)
 {
+    const char *bits = getenv("NN_PRECISION");
+
     *e = (experiment){
         .exp_id = "main", .dataset = "colors", .model = "OneLayer",
         .layers = "100", .activation = "LeakyReLU", .init = "GlorotNormal",
         .optimizer = "Adam", .learning_rate = "0.001", .decay = "0.9",
         .dropout = "0", .weight_decay = "0", .bn_inference = "running",
-        .precision = "64", .grad_mode = "exception", .epochs = 100,
+        .precision = bits && strcmp(bits, "32") == 0 ? "32" : "64",
+        .grad_mode = "exception", .epochs = 100,
         .batch_size = 5000, .patience = 10, .grad_every = 25,
         .grad_samples = 2, .training_times = 1, .eval_dev = 1};
 }

@@ -45,7 +45,8 @@ static const char usage[] =
     "      --bn-inference=MODE  running: batch normalisation uses running\n"
     "                           statistics outside training; batch: those of\n"
     "                           the evaluated set, as the original does [running]\n"
-    "      --precision=BITS     64 or 32, for every parameter and product [64]\n"
+    "      --precision=BITS     64 or 32, for every parameter and product\n"
+    "                           [NN_PRECISION from the environment, or 64]\n"
     "      --model-seed=N       seed of the initial weights and dropout [0]\n"
     "\n"
     "Optimisation:\n"
@@ -417,6 +418,10 @@ static void parse_args(int argc, char **argv, options *opt)
     opt->model.n_hidden = 1;
     opt->model.hidden[0] = 100;
     opt->model.bn_mode = NN_BN_RUNNING;
+    /* The test suite runs twice, once with NN_PRECISION=32. */
+    const char *bits = getenv("NN_PRECISION");
+    if (bits && strcmp(bits, "32") == 0)
+        opt->model.dtype = NN_F32;
     opt->grad_every = 25;
     opt->grad_samples = 2;
     opt->patience = 10;
