@@ -49,10 +49,14 @@ void nn_cli_common(int opt)
     case NN_OPT_DEBUG:
         nn_log_set_level(NN_LOG_DEBUG);
         return;
-    case ':':
-        if (optopt && optopt < NN_OPT_DEBUG)
-            nn_usage_error("option '-%c' requires a value", optopt);
-        nn_usage_error("option '%s' requires a value", saved_argv[optind - 1]);
+    case ':': {
+        /* getopt_long sets optopt for a long option too: name it as typed. */
+        const char *typed = saved_argv[optind - 1];
+        if (strncmp(typed, "--", 2) == 0)
+            nn_usage_error("option '%.*s' requires a value",
+                           (int)strcspn(typed, "="), typed);
+        nn_usage_error("option '-%c' requires a value", optopt);
+    }
     default:
         if (optopt && optopt < NN_OPT_DEBUG)
             nn_usage_error("unknown option '-%c'", optopt);

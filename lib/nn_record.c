@@ -150,7 +150,9 @@ int nn_reader_open(nn_reader *r, const char *path)
         if (!r->fp)
             return -1;
     }
-    nn_io_display_name(path, r->name, sizeof r->name);
+    char name[sizeof r->name];
+    snprintf(r->name, sizeof r->name, "%s",
+             nn_io_display_name(path, name, sizeof name));
     r->cap = INITIAL_BUFFER;
     r->buf = malloc(r->cap);
     if (!r->buf) {

@@ -491,9 +491,12 @@ static void load_samples(const char *path, const nn_header *classes,
     while (nn_reader_next_or_die(&r) > 0) {
         nn_sample s;
         if (r.index == 1) {
-            if (r.header.n_classes != classes->n_classes)
-                nn_reader_die(&r, "has %d classes, the training stream %d",
-                              r.header.n_classes, classes->n_classes);
+            int same = r.header.n_classes == classes->n_classes;
+            for (int i = 0; same && i < classes->n_classes; i++)
+                same = strcmp(r.header.classes[i], classes->classes[i]) == 0;
+            if (!same)
+                nn_reader_die(&r, "its classes are not the training "
+                              "stream's");
             continue;
         }
         if (r.type != NN_REC_SAMPLE)
@@ -812,9 +815,13 @@ static void build_model(run *run, const nn_reader *r, const nn_tensor *t)
         nn_die(ENOMEM, "cannot create the optimizer");
     check_tracks(run);
     for (sample_set *s = &run->dev; s <= &run->test; s++) {
-        if (s->n && s->n_inputs != run->n_inputs)
-            nn_die(0, "'%s': samples have %d values, the training batches "
-                   "%d", s->path, s->n_inputs, run->n_inputs);
+        if (s->n && memcmp(s->shape, run->input_shape, sizeof s->shape))
+            nn_die(0, "'%s': samples have shape [%lld,%lld,%lld], the "
+                   "training batches [%lld,%lld,%lld]", s->path,
+                   (long long)s->shape[0], (long long)s->shape[1],
+                   (long long)s->shape[2], (long long)run->input_shape[0],
+                   (long long)run->input_shape[1],
+                   (long long)run->input_shape[2]);
         if (opt->model.bn_mode == NN_BN_BATCH && s->n > eval_n)
             eval_n = s->n;
     }
