@@ -8,8 +8,8 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 PREFIX  ?= /usr/local
-PKGS     = libpng openblas msgpack
-NN_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic \
+PKGS     = libpng openblas msgpack zlib
+NN_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 -Wall -Wextra -Wpedantic \
             -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
 LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 

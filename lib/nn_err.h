@@ -36,8 +36,9 @@ NN_NORETURN void nn_usage_error(const char *fmt, ...) NN_PRINTF(1, 2);
 void nn_warn(const char *fmt, ...) NN_PRINTF(1, 2);
 
 /*
- * Register a path to unlink if the program dies before it calls
- * nn_err_forget(): half-written outputs never survive a failure.
+ * Register a path to remove if the program dies before it calls
+ * nn_err_forget(): half-written outputs never survive a failure.  A
+ * folder is removed with everything in it.
  */
 void nn_err_cleanup_path(const char *path);
 void nn_err_forget(const char *path);

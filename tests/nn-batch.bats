@@ -115,8 +115,8 @@ setup() {
         nn-batch 0
     check_usage_error "nn-batch: invalid value 'four' for the batch size: expected an integer" \
         nn-batch four
-    check_usage_error "nn-batch: invalid dtype 'f16': expected f32 or f64" nn-batch -t f16 4
-    check_usage_error "nn-batch: invalid dtype 'u8': expected f32 or f64" nn-batch --dtype u8 4
+    check_usage_error "nn-batch: invalid dtype 'f16': expected f32, f64 or u8" nn-batch -t f16 4
+    check_usage_error "nn-batch: invalid dtype 'i8': expected f32, f64 or u8" nn-batch --dtype i8 4
 }
 
 @test "nn-batch rejects mixed shapes" {

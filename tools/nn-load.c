@@ -13,6 +13,7 @@
 
 #include "nn_cli.h"
 #include "nn_err.h"
+#include "nn_idx.h"
 #include "nn_image.h"
 #include "nn_io.h"
 #include "nn_log.h"
@@ -33,6 +34,12 @@ static const char usage[] =
     "      --split=T,D        training and dev fractions; test takes the\n"
     "                         rest [0.7,0.15]\n"
     "\n"
+    "      --idx-labels=FILE  read the operand as an IDX image file (the MNIST\n"
+    "                         format, gzip-compressed or not) labelled by the\n"
+    "                         IDX file FILE\n"
+    "      --classes=LIST     comma-separated names of the IDX labels 0, 1, ...\n"
+    "                         [the label numbers]\n"
+    "\n"
     "Given PNG files instead of a folder, it writes them in order as samples\n"
     "of one class named 'unlabeled', for nn-predict.\n";
 
@@ -49,6 +56,8 @@ typedef struct {
 typedef struct {
     const char *dir;
     char **files;               /* IMAGE.png operands, or NULL */
+    const char *idx_labels;     /* IDX mode: the labels file */
+    const char *class_list;     /* IDX mode: --classes */
     int n_files;
     int partition;
     uint64_t seed;
@@ -96,19 +105,20 @@ static char **list_dir(const char *path, int want_dir, int *n_out)
 }
 
 /*
- * Assign each file of a class to a partition.  The class's files are
+ * Assign each of the n items of a class to a partition.  The items are
  * shuffled, then cut in order: training takes trunc(n*t)+1, dev the
  * next trunc(n*d)+1 (or what is left), test the rest.  This is the
- * original tool's rule; with n = 100 it gives 71/16/13.
+ * original tool's rule; with n = 100 it gives 71/16/13.  Returns the
+ * partition of each item, in item order.
  */
-static void split_class(class_dir *c, nn_rng *rng, const double *fraction)
+static unsigned char *split_items(int n, nn_rng *rng, const double *fraction)
 {
-    uint32_t *order = malloc(c->n_files * sizeof *order);
-    int n = c->n_files, n_train, n_dev;
+    uint32_t *order = malloc((n ? n : 1) * sizeof *order);
+    unsigned char *part = malloc(n ? n : 1);
+    int n_train, n_dev;
 
-    c->part = malloc(n);
-    if (!order || !c->part)
-        nn_die(ENOMEM, "cannot split class '%s'", c->name);
+    if (!order || !part)
+        nn_die(ENOMEM, "cannot split %d items", n);
     for (int i = 0; i < n; i++)
         order[i] = (uint32_t)i;
     nn_rng_shuffle(rng, order, (size_t)n);
@@ -119,9 +129,10 @@ static void split_class(class_dir *c, nn_rng *rng, const double *fraction)
     if (n_dev > n - n_train)
         n_dev = n - n_train;
     for (int i = 0; i < n; i++)
-        c->part[order[i]] = i < n_train ? PART_TRAINING
-                            : i < n_train + n_dev ? PART_DEV : PART_TEST;
+        part[order[i]] = i < n_train ? PART_TRAINING
+                         : i < n_train + n_dev ? PART_DEV : PART_TEST;
     free(order);
+    return part;
 }
 
 static void parse_split(const char *arg, double *fraction)
@@ -145,6 +156,8 @@ static void parse_args(int argc, char **argv, options *opt)
         {"partition", required_argument, NULL, 'p'},
         {"dataset-seed", required_argument, NULL, 's'},
         {"split", required_argument, NULL, NN_OPT_TOOL},
+        {"idx-labels", required_argument, NULL, NN_OPT_TOOL + 1},
+        {"classes", required_argument, NULL, NN_OPT_TOOL + 2},
         NN_CLI_COMMON_LONG,
         {NULL, 0, NULL, 0}
     };
@@ -173,6 +186,12 @@ static void parse_args(int argc, char **argv, options *opt)
         case NN_OPT_TOOL:
             parse_split(optarg, opt->fraction);
             break;
+        case NN_OPT_TOOL + 1:
+            opt->idx_labels = optarg;
+            break;
+        case NN_OPT_TOOL + 2:
+            opt->class_list = optarg;
+            break;
         default:
             nn_cli_common(c);
         }
@@ -182,7 +201,10 @@ static void parse_args(int argc, char **argv, options *opt)
     if (optind == argc)
         nn_usage_error("missing dataset folder DIR");
     opt->dir = argv[optind];
-    if (stat(opt->dir, &st) == 0 && S_ISREG(st.st_mode)) {
+    if (opt->idx_labels) {
+        if (optind != argc - 1)
+            nn_usage_error("--idx-labels takes one IDX image file");
+    } else if (stat(opt->dir, &st) == 0 && S_ISREG(st.st_mode)) {
         opt->files = argv + optind;
         opt->n_files = argc - optind;
     } else if (optind != argc - 1) {
@@ -234,6 +256,123 @@ static void emit_files(const options *opt)
     nn_writer_free(&w);
 }
 
+/* The class names of IDX labels: --classes, or "0" .. "n-1". */
+static char **idx_class_names(const options *opt, int n_labels, int *n_out)
+{
+    char **names = calloc(NN_MAX_CLASSES, sizeof *names);
+    int n = 0;
+
+    if (!names)
+        nn_die(ENOMEM, "cannot name the classes");
+    if (opt->class_list) {
+        char *list = strdup(opt->class_list), *save = NULL;
+        for (char *t = strtok_r(list, ",", &save); t && n < NN_MAX_CLASSES;
+             t = strtok_r(NULL, ",", &save))
+            names[n++] = t;
+        if (n < n_labels)
+            nn_usage_error("--classes names %d classes, the labels go up "
+                           "to %d", n, n_labels - 1);
+    } else {
+        for (; n < n_labels; n++) {
+            char buf[16];
+            snprintf(buf, sizeof buf, "%d", n);
+            names[n] = strdup(buf);
+        }
+    }
+    *n_out = n;
+    return names;
+}
+
+/* Read an IDX file fully (labels are small) or die naming it. */
+static uint8_t *read_idx_labels(const char *path, uint32_t *n_out)
+{
+    char err[256];
+    nn_idx idx;
+
+    if (nn_idx_open(&idx, path, err, sizeof err) < 0)
+        nn_die(0, "'%s': %s", path, err);
+    if (idx.n_dims != 1)
+        nn_die(0, "'%s': expected a 1-dim IDX label file, got %d dims",
+               path, idx.n_dims);
+    uint8_t *labels = malloc(idx.dims[0]);
+    if (!labels)
+        nn_die(ENOMEM, "cannot hold %u labels", idx.dims[0]);
+    for (uint32_t i = 0; i < idx.dims[0]; i++)
+        if (nn_idx_read(&idx, &labels[i], err, sizeof err) != 1)
+            nn_die(0, "'%s': %s", path, err);
+    *n_out = idx.dims[0];
+    nn_idx_close(&idx);
+    return labels;
+}
+
+/*
+ * IDX mode: labels first, split per class as for folders, then the
+ * images streamed in file order.  Ids are "<images file>#<index>".
+ */
+static void emit_idx(const options *opt)
+{
+    char err[256], id[64];
+    uint32_t n_labels;
+    uint8_t *labels = read_idx_labels(opt->idx_labels, &n_labels);
+    int max_label = 0, n_classes;
+    nn_idx idx;
+    nn_rng rng;
+    nn_writer w;
+
+    for (uint32_t i = 0; i < n_labels; i++)
+        max_label = labels[i] > max_label ? labels[i] : max_label;
+    char **names = idx_class_names(opt, max_label + 1, &n_classes);
+    if (nn_idx_open(&idx, opt->dir, err, sizeof err) < 0)
+        nn_die(0, "'%s': %s", opt->dir, err);
+    if (idx.n_dims != 3 && idx.n_dims != 4)
+        nn_die(0, "'%s': expected IDX images of 3 or 4 dims, got %d",
+               opt->dir, idx.n_dims);
+    if (idx.dims[0] != n_labels)
+        nn_die(0, "'%s' holds %u images but '%s' %u labels", opt->dir,
+               idx.dims[0], opt->idx_labels, n_labels);
+
+    /* the same stratified split as for folders: per class, label order */
+    unsigned char *part = malloc(n_labels ? n_labels : 1);
+    uint32_t *members = malloc((n_labels ? n_labels : 1) * sizeof *members);
+    if (!part || !members)
+        nn_die(ENOMEM, "cannot split %u images", n_labels);
+    nn_rng_seed(&rng, opt->seed);
+    for (int c = 0; c < n_classes; c++) {
+        int n = 0;
+        for (uint32_t i = 0; i < n_labels; i++)
+            if (labels[i] == c)
+                members[n++] = i;
+        unsigned char *p = split_items(n, &rng, opt->fraction);
+        for (int k = 0; k < n; k++)
+            part[members[k]] = p[k];
+        free(p);
+    }
+
+    nn_header header = {.n_classes = n_classes, .classes = names,
+                        .source = (char *)opt->dir,
+                        .partition = (char *)part_names[opt->partition]};
+    uint8_t *pixels = malloc(idx.item_bytes);
+    nn_tensor t = {.dtype = NN_U8, .n_dims = 3,
+                   .shape = {idx.dims[1], idx.dims[2],
+                             idx.n_dims == 4 ? idx.dims[3] : 1},
+                   .data = pixels, .n_bytes = idx.item_bytes};
+    if (!pixels)
+        nn_die(ENOMEM, "cannot hold an image");
+    nn_writer_init(&w, stdout);
+    nn_write_header(&w, &header);
+    for (uint32_t i = 0; nn_idx_read(&idx, pixels, err, sizeof err) == 1;
+         i++) {
+        if (opt->partition != PART_ALL && part[i] != opt->partition)
+            continue;
+        int n = snprintf(id, sizeof id, "%u", i);
+        nn_write_sample(&w, id, (size_t)n, labels[i], &t);
+    }
+    if (idx.n_read != idx.dims[0])
+        nn_die(0, "'%s': %s", opt->dir, err);
+    nn_writer_free(&w);
+    nn_idx_close(&idx);
+}
+
 int main(int argc, char **argv)
 {
     options opt;
@@ -250,6 +389,10 @@ int main(int argc, char **argv)
     nn_io_refuse_terminal();
     if (opt.files) {
         emit_files(&opt);
+        return 0;
+    }
+    if (opt.idx_labels) {
+        emit_idx(&opt);
         return 0;
     }
 
@@ -272,7 +415,8 @@ int main(int argc, char **argv)
         classes[i].files = list_dir(path, 0, &classes[i].n_files);
         if (classes[i].n_files == 0)
             nn_die(0, "'%s': class folder has no images", path);
-        split_class(&classes[i], &rng, opt.fraction);
+        classes[i].part = split_items(classes[i].n_files, &rng,
+                                      opt.fraction);
         for (int f = 0; f < classes[i].n_files; f++)
             counts[classes[i].part[f]]++;
     }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -484,7 +485,10 @@ static void build_training(nn_pipeline *p, const experiment *e,
     s = add_stage(p, "nn-shuffle", g);
     nn_stage_add(s, "--epochs=%ld", e->epochs);
     nn_stage_add(s, "--seed=%lld", e->dataset_seed);
+    /* u8 batches: a quarter of f32's bytes through the pipe, and the
+     * trainer scales them exactly as it scales the dev samples. */
     s = add_stage(p, "nn-batch", g);
+    nn_stage_add(s, "--dtype=u8");
     nn_stage_add(s, "%ld", e->batch_size);
     add_trainer(p, e, g, seed, id, dir);
 }
@@ -787,20 +791,20 @@ static void write_script(const char *dir, nn_pipeline *const *pipelines,
     free(path);
 }
 
-/* Remove a run folder made by nn-run (flat: files only). */
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Remove a run folder and everything in it; a missing one is fine. */
 static void remove_run_dir(const char *dir)
 {
-    static const char *const files[] = {
-        "pipeline.sh", "dev.nn", "test.nn", "metrics.nn", "model.nn",
-        "summary.json", "profile.txt", NULL};
-
-    for (int i = 0; files[i]; i++) {
-        char *path = path_in(dir, files[i]);
-        unlink(path);
-        free(path);
-    }
-    if (rmdir(dir) < 0 && errno != ENOENT)
-        nn_die(errno, "cannot replace '%s'", dir);
+    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 &&
+        errno != ENOENT)
+        nn_die(errno, "cannot remove '%s'", dir);
 }
 
 static char *tmp_dir_path;
@@ -851,6 +855,7 @@ static void run_experiment(const experiment *e, const globals *g,
     if (!mkdtemp(tmp_dir))
         nn_die(errno, "cannot create a folder in '%s'", g->runs_dir);
     tmp_dir_path = tmp_dir;
+    nn_err_cleanup_path(tmp_dir);
     chmod(tmp_dir, 0755);
 
     /* the same pipelines twice: one runs in tmp_dir, one is shown */
@@ -882,10 +887,16 @@ static void run_experiment(const experiment *e, const globals *g,
     run_training(&train, e, tmp_dir, res);
     write_summary(tmp_dir, e, seed, res, now_s() - t0);
 
-    remove_run_dir(final_dir);
+    /* swap the finished run in, then delete the one it replaces */
+    char old_dir[PATH_MAX + 8];
+    snprintf(old_dir, sizeof old_dir, "%s.old", tmp_dir);
+    if (rename(final_dir, old_dir) < 0 && errno != ENOENT)
+        nn_die(errno, "cannot replace '%s'", final_dir);
     if (rename(tmp_dir, final_dir) < 0)
         nn_die(errno, "cannot rename '%s' to '%s'", tmp_dir, final_dir);
     tmp_dir_path = NULL;
+    nn_err_forget(tmp_dir);
+    remove_run_dir(old_dir);
     if (res->has_dev)
         print_confusion(res);
     nn_log_info("[%s] done in %.1fs: training_accuracy=%.4f%s, results in "

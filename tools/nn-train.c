@@ -529,31 +529,60 @@ static void load_samples(const char *path, const nn_header *classes,
 }
 
 /*
- * Convert n values of a wire tensor into the model dtype.  Returns -1
- * when a value is NaN or infinite: no network can learn from those.
+ * Convert n values of a wire tensor into the model dtype, multiplying
+ * u8 values by scale.  Returns -1 when a value is NaN or infinite: no
+ * network can learn from those.  One loop per pair of types, so each
+ * one vectorises; data may be unaligned (it sits inside a record), so
+ * floats are loaded with memcpy.
  */
+#define CONVERT(SRC, DST, EXPR)                                 \
+    do {                                                        \
+        const char *in = data;                                  \
+        DST *out = dst;                                         \
+        for (size_t i = 0; i < n; i++) {                        \
+            SRC v;                                              \
+            memcpy(&v, in + i * sizeof v, sizeof v);            \
+            out[i] = (DST)(EXPR);                               \
+        }                                                       \
+    } while (0)
+
 static int to_model_dtype(nn_dtype model, nn_dtype src, const void *data,
-                          size_t n, void *dst)
+                          size_t n, double scale, void *dst)
 {
-    for (size_t i = 0; i < n; i++) {
-        double v;
-        if (src == NN_U8) {
-            v = ((const uint8_t *)data)[i] / 255.0;
-        } else if (src == NN_F32) {
-            float f;
-            memcpy(&f, (const char *)data + 4 * i, 4);
-            v = f;
-        } else {
-            memcpy(&v, (const char *)data + 8 * i, 8);
-        }
-        if (!isfinite(v))
-            return -1;
-        if (model == NN_F64)
-            ((double *)dst)[i] = v;
+    int f64 = model == NN_F64;
+
+    switch (src) {
+    case NN_U8:
+        if (f64)
+            CONVERT(uint8_t, double, v * scale);
         else
-            ((float *)dst)[i] = (float)v;
+            CONVERT(uint8_t, float, v * scale);
+        return 0;
+    case NN_F32:
+        if (f64)
+            CONVERT(float, double, v);
+        else
+            memcpy(dst, data, n * sizeof(float));
+        break;
+    default:
+        if (f64)
+            memcpy(dst, data, n * sizeof(double));
+        else
+            CONVERT(double, float, v);
     }
-    return 0;
+    /* Floats from outside may hold NaN or infinity; u8 cannot. */
+    if (f64) {
+        const double *v = dst;
+        double sum = 0;
+        for (size_t i = 0; i < n; i++)
+            sum += v[i] * 0;
+        return isfinite(sum) ? 0 : -1;
+    }
+    const float *v = dst;
+    float sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i] * 0;
+    return isfinite(sum) ? 0 : -1;
 }
 
 /* Largest number of samples evaluated in one forward pass. */
@@ -583,7 +612,7 @@ static void evaluate(run *run, const sample_set *set, double *cost,
         int n_correct;
         to_model_dtype(run->opt.model.dtype, NN_U8,
                        set->pixels + (size_t)start * set->n_inputs,
-                       (size_t)m * set->n_inputs, run->eval_buf);
+                       (size_t)m * set->n_inputs, 1.0 / 255.0, run->eval_buf);
         if (!nn_model_forward(model, run->eval_buf, m, NN_MODE_INFER))
             nn_die(ENOMEM, "cannot evaluate %d samples", m);
         cost_sum += nn_model_loss(model, set->labels + start, m, &n_correct,
@@ -894,7 +923,11 @@ static int load_batch(run *run, const nn_reader *r, nn_tensor *t)
     }
     for (int i = 0; i < m; i++)
         run->labels[i] = (int)labels->via.array.ptr[i].via.u64;
-    if (to_model_dtype(run->opt.model.dtype, t->dtype, t->data, n,
+    double scale = 1.0 / 255.0;
+    if (t->dtype == NN_U8 && nn_map_get(r->obj, "scale") &&
+        nn_field_double(r->obj, "scale", &scale, err, sizeof err) < 0)
+        nn_reader_die(r, "batch: %s", err);
+    if (to_model_dtype(run->opt.model.dtype, t->dtype, t->data, n, scale,
                        run->x) < 0)
         nn_reader_die(r, "batch: NaN or infinity in the input data");
     return m;
