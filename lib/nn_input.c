@@ -82,3 +82,24 @@ void nn_input_free(nn_input *in)
         nn_reader_close(&in->r);
     nn_header_free(&in->header);
 }
+
+nn_image nn_sample_view(const nn_reader *r, const nn_sample *s)
+{
+    nn_image img;
+
+    if (s->image.dtype != NN_U8)
+        nn_reader_die(r, "sample '%.*s': expected u8 pixels, got %s",
+                      (int)s->id_len, s->id, nn_dtype_name(s->image.dtype));
+    if (s->image.shape[2] != 1 && s->image.shape[2] != 3)
+        nn_reader_die(r, "sample '%.*s': expected 1 or 3 channels, got %lld",
+                      (int)s->id_len, s->id, (long long)s->image.shape[2]);
+    if (s->image.shape[0] * s->image.shape[1] > NN_IMAGE_MAX_PIXELS)
+        nn_reader_die(r, "sample '%.*s': more than %lld pixels",
+                      (int)s->id_len, s->id,
+                      (long long)NN_IMAGE_MAX_PIXELS);
+    img.height = (int)s->image.shape[0];
+    img.width = (int)s->image.shape[1];
+    img.channels = (int)s->image.shape[2];
+    img.data = (uint8_t *)s->image.data;
+    return img;
+}

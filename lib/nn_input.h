@@ -7,6 +7,7 @@
 #ifndef NN_INPUT_H
 #define NN_INPUT_H
 
+#include "nn_image.h"
 #include "nn_record.h"
 
 typedef struct {
@@ -30,5 +31,12 @@ void nn_input_init(nn_input *in, char **paths, int n);
 int nn_input_next(nn_input *in);
 
 void nn_input_free(nn_input *in);
+
+/*
+ * View a sample's pixels as an image (not a copy, valid while the
+ * record is), or die naming the record when they are not u8 with 1
+ * or 3 channels and at most NN_IMAGE_MAX_PIXELS pixels.
+ */
+nn_image nn_sample_view(const nn_reader *r, const nn_sample *s);
 
 #endif

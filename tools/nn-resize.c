@@ -1,9 +1,12 @@
 /*
- * nn-resize: deterministic preprocessing of sample images: resize to
- * WxH (area averaging when shrinking, bilinear when enlarging) and,
- * on request, convert to one luminance channel.  Other records pass
+ * nn-resize: deterministic preprocessing of sample images, in a fixed
+ * order: trim the uniform border, resize to WxH (area averaging when
+ * shrinking, bilinear when enlarging), convert to one luminance
+ * channel, invert dark-background images, stretch to the full 0..255
+ * range.  Each step runs only when asked for.  Other records pass
  * through unchanged.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,33 +23,72 @@
 static const char usage[] =
     "Usage: nn-resize [OPTION]... WxH [FILE]...\n"
     "  or:  nn-resize [OPTION]... --size=WxH|--keep-size [FILE]...\n"
-    "Resize every sample image to W by H pixels, stretching it (the aspect\n"
-    "ratio is not kept).  Shrinking averages the covered area; enlarging\n"
-    "interpolates bilinearly.  Reads the FILEs, or standard input.\n"
+    "  or:  nn-resize --trim|--grayscale|--adaptive-invert|--minmax\n"
+    "                 [OPTION]... [WxH] [FILE]...\n"
+    "Preprocess every sample image.  The steps run in this fixed order,\n"
+    "each only when its option is given:\n"
+    "  1. trim              cut the border, then resize the trimmed image\n"
+    "  2. resize to WxH     stretch to W by H pixels (the aspect ratio is\n"
+    "                       not kept): shrinking averages the covered area,\n"
+    "                       enlarging interpolates bilinearly\n"
+    "  3. grayscale         after resizing, as the original tool did\n"
+    "  4. adaptive-invert   decided on the background's own brightness\n"
+    "  5. minmax            last, so outputs span 0..255 whatever came before\n"
+    "With any of --trim, --grayscale, --adaptive-invert and --minmax the\n"
+    "size is optional: an operand of the form WxH or W,H is the size, and\n"
+    "images keep their size (after trimming) when there is none.  Write a\n"
+    "FILE named like a size as ./WxH.  Reads the FILEs, or standard input.\n"
     "\n"
     "  -s, --size=WxH         target size; W,H is also accepted\n"
-    "  -k, --keep-size        keep each image's size (for --grayscale alone)\n"
+    "  -k, --keep-size        keep each image's size\n"
+    "  -t, --trim             remove the border that has the colour of the\n"
+    "                         top-left pixel, then pad the rest back to the\n"
+    "                         image's aspect ratio with that colour\n"
     "  -g, --grayscale        convert RGB to one luminance channel\n"
-    "                         (0.299 R + 0.587 G + 0.114 B), after resizing\n";
+    "                         (0.299 R + 0.587 G + 0.114 B)\n"
+    "  -i, --adaptive-invert  invert (255 - v) an image whose top-left\n"
+    "                         pixel has a luma below 128, so content is\n"
+    "                         dark on a light background\n"
+    "  -m, --minmax           stretch each image linearly so its darkest\n"
+    "                         value becomes 0 and its brightest 255, over\n"
+    "                         all channels together; a flat image is kept\n";
 
 typedef struct {
     int width, height;          /* 0 when each image keeps its size */
-    int grayscale;
+    int trim, grayscale, adaptive_invert, minmax;
 } options;
+
+/* True when arg has the form of a size: digits, 'x', 'X' or ',', digits. */
+static int looks_like_size(const char *arg)
+{
+    const char *p = arg;
+
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (p == arg || (*p != 'x' && *p != 'X' && *p != ','))
+        return 0;
+    arg = ++p;
+    while (isdigit((unsigned char)*p))
+        p++;
+    return p != arg && *p == '\0';
+}
 
 static int parse_args(int argc, char **argv, options *opt)
 {
     static const struct option longopts[] = {
         {"size", required_argument, NULL, 's'},
         {"keep-size", no_argument, NULL, 'k'},
+        {"trim", no_argument, NULL, 't'},
         {"grayscale", no_argument, NULL, 'g'},
+        {"adaptive-invert", no_argument, NULL, 'i'},
+        {"minmax", no_argument, NULL, 'm'},
         NN_CLI_COMMON_LONG,
         {NULL, 0, NULL, 0}
     };
     int c, keep = 0;
 
     memset(opt, 0, sizeof *opt);
-    while ((c = getopt_long(argc, argv, ":s:kg" NN_CLI_COMMON_SHORT,
+    while ((c = getopt_long(argc, argv, ":s:ktgim" NN_CLI_COMMON_SHORT,
                             longopts, NULL)) != -1) {
         switch (c) {
         case 's':
@@ -55,8 +97,17 @@ static int parse_args(int argc, char **argv, options *opt)
         case 'k':
             keep = 1;
             break;
+        case 't':
+            opt->trim = 1;
+            break;
         case 'g':
             opt->grayscale = 1;
+            break;
+        case 'i':
+            opt->adaptive_invert = 1;
+            break;
+        case 'm':
+            opt->minmax = 1;
             break;
         default:
             nn_cli_common(c);
@@ -66,31 +117,38 @@ static int parse_args(int argc, char **argv, options *opt)
         nn_usage_error("--size and --keep-size exclude each other");
     if (keep || opt->width)
         return optind;
-    if (optind == argc)
+    if (opt->trim || opt->grayscale || opt->adaptive_invert || opt->minmax) {
+        /* The size is optional, so only an operand shaped like WxH is one. */
+        if (optind == argc || !looks_like_size(argv[optind]))
+            return optind;
+    } else if (optind == argc) {
         nn_usage_error("missing target size WxH");
-    nn_cli_size("the size", argv[optind], &opt->width, &opt->height);
+    }
+    nn_cli_size("WxH", argv[optind], &opt->width, &opt->height);
     return optind + 1;
 }
 
-/* Apply the options to one sample; returns the new image (owned). */
+/*
+ * Apply the options to one sample in the documented order and return
+ * the new image (owned).  Trimming comes first because it compares the
+ * border with pixel (0, 0) exactly, and resizing would blur the border
+ * into near-background values that no longer match.
+ */
 static nn_image transform(const nn_reader *r, const nn_sample *s,
                           const options *opt)
 {
-    nn_image in, out = {0}, gray = {0};
+    nn_image in = nn_sample_view(r, s), trimmed = {0}, out = {0}, gray = {0};
 
-    if (s->image.dtype != NN_U8)
-        nn_reader_die(r, "sample '%.*s': expected u8 pixels, got %s",
-                      (int)s->id_len, s->id, nn_dtype_name(s->image.dtype));
-    if (s->image.shape[2] != 1 && s->image.shape[2] != 3)
-        nn_reader_die(r, "sample '%.*s': expected 1 or 3 channels, got %lld",
-                      (int)s->id_len, s->id, (long long)s->image.shape[2]);
-    in.height = (int)s->image.shape[0];
-    in.width = (int)s->image.shape[1];
-    in.channels = (int)s->image.shape[2];
-    in.data = (uint8_t *)s->image.data;
+    if (opt->trim) {
+        if (nn_image_trim(&in, &trimmed) < 0)
+            nn_die(ENOMEM, "cannot trim sample '%.*s'", (int)s->id_len,
+                   s->id);
+        in = trimmed;
+    }
     if (nn_image_resize(&in, opt->width ? opt->width : in.width,
                         opt->height ? opt->height : in.height, &out) < 0)
         nn_die(ENOMEM, "cannot resize sample '%.*s'", (int)s->id_len, s->id);
+    nn_image_free(&trimmed);
     if (opt->grayscale && out.channels == 3) {
         if (nn_image_grayscale(&out, &gray) < 0)
             nn_die(ENOMEM, "cannot convert sample '%.*s'", (int)s->id_len,
@@ -98,6 +156,10 @@ static nn_image transform(const nn_reader *r, const nn_sample *s,
         nn_image_free(&out);
         out = gray;
     }
+    if (opt->adaptive_invert)
+        nn_image_adaptive_invert(&out);
+    if (opt->minmax)
+        nn_image_minmax(&out);
     return out;
 }
 
@@ -131,8 +193,10 @@ int main(int argc, char **argv)
         nn_image_free(&img);
         n_samples++;
     }
-    nn_log_info("samples=%ld size=%dx%d grayscale=%d", n_samples, opt.width,
-                opt.height, opt.grayscale);
+    nn_log_info("samples=%ld size=%dx%d trim=%d grayscale=%d "
+                "adaptive_invert=%d minmax=%d", n_samples, opt.width,
+                opt.height, opt.trim, opt.grayscale, opt.adaptive_invert,
+                opt.minmax);
     nn_writer_free(&w);
     nn_input_free(&in);
     return 0;
