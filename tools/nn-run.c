@@ -50,9 +50,27 @@ static const char usage[] =
     "                            when absent\n"
     "  --grayscale[=BOOL]        one luminance channel [false]\n"
     "  --max-minibatch-size=N    training batch size [5000]\n"
+    "  --minmax-normalize[=BOOL] stretch each image to the full 0..255 range\n"
+    "                            (exact min-max) [false]\n"
+    "  --trim[=BOOL]             cut the uniform border, pad back to the\n"
+    "                            aspect ratio [false]\n"
+    "  --adaptive-invert[=BOOL]  invert images whose top-left pixel is dark\n"
+    "                            [false]\n"
+    "  --nbr-clones=K            training: each sample K times per epoch [1]\n"
+    "  --rot-angle=A             training: rotate by a random angle in\n"
+    "                            [-A, A] degrees [0]\n"
+    "  --noise-intensity=S       training: Gaussian noise of standard\n"
+    "                            deviation S (pixel range 0..1) [0]\n"
+    "  --display-samples=N       save a grid of N training samples per epoch\n"
+    "                            as runs/<id>/samples-epoch-E.png [0]\n"
+    "  --dump-minibatches[=BOOL] save every training sample of every epoch\n"
+    "                            under runs/<id>/minibatches/ [false]\n"
     "  --eval-dev[=BOOL]         evaluate dev after every epoch [true]\n"
     "  --eval-test[=BOOL]        evaluate test once at the end [false]\n"
-    "\n"
+    "\n";
+
+/* The help text continues here: ISO C caps one string literal's size. */
+static const char usage_training[] =
     "Model and training:\n"
     "  --model=NAME              OneLayer | NLayers [OneLayer]\n"
     "  --layers=LIST             hidden sizes of NLayers, comma-separated;\n"
@@ -85,16 +103,10 @@ static const char usage[] =
     "  --runs-dir=DIR            where run folders go [runs]\n"
     "  --threads=N               OpenBLAS threads of nn-train\n"
     "  --debug[=BOOL]            debug logs from every stage [false]\n"
-    "  -h, --help                print this help and exit\n"
     "\n"
-    "The modes 'byebug' of the original mean 'exception' here.\n"
-    "Exit status: 0 ok, 1 a stage failed, 2 usage error.\n";
-
-/* Flags of the original tool that this version does not implement yet. */
-static const char *const later_flags[] = {
-    "nbr-clones", "rot-angle", "noise-intensity", "minmax-normalize",
-    "display-samples", "dump-minibatches", "trim", "adaptive-invert", NULL
-};
+    "The modes 'byebug' of the original mean 'exception' here.  A failing\n"
+    "stage makes nn-run exit with 1.\n"
+    "\n";
 
 #define MAX_TRACKS 16
 #define MAX_EXPERIMENTS 256
@@ -104,13 +116,15 @@ typedef struct {
     const char *exp_id, *dataset, *model, *layers, *activation, *init;
     const char *optimizer, *learning_rate, *decay, *dropout, *weight_decay;
     const char *bn_inference, *precision, *grad_mode;
+    const char *rot_angle, *noise;
     const char *tracks[MAX_TRACKS];
     int n_tracks;
     long epochs, batch_size, patience, grad_every, grad_samples;
-    long training_times;
+    long training_times, clones, display_samples;
     long long dataset_seed;
     int width, height;          /* 0: keep */
     int grayscale, eval_dev, eval_test, stop_early, profiling;
+    int minmax, trim, invert, dump_minibatches;
 } experiment;
 
 /* Flags that hold for the whole command. */
@@ -161,7 +175,8 @@ static void set_defaults(experiment *e)
         .precision = bits && strcmp(bits, "32") == 0 ? "32" : "64",
         .grad_mode = "exception", .epochs = 100,
         .batch_size = 5000, .patience = 10, .grad_every = 25,
-        .grad_samples = 2, .training_times = 1, .eval_dev = 1};
+        .grad_samples = 2, .training_times = 1, .eval_dev = 1,
+        .rot_angle = "0", .noise = "0", .clones = 1};
 }
 
 static int parse_bool(const char *name, const char *value)
@@ -267,6 +282,9 @@ static int parse_number(const char *name, const char *v, experiment *e)
         {"gradient-checks-samples", offsetof(experiment, grad_samples), 1,
          1000000},
         {"training-times", offsetof(experiment, training_times), 1, 1000},
+        {"nbr-clones", offsetof(experiment, clones), 1, 1000000},
+        {"display-samples", offsetof(experiment, display_samples), 0,
+         10000},
     };
     char flag[80];
 
@@ -286,6 +304,10 @@ static int parse_number(const char *name, const char *v, experiment *e)
         nn_cli_double(flag, e->dropout = v, 0, 0.999999);
     else if (strcmp(name, "weight-decay") == 0)
         nn_cli_double(flag, e->weight_decay = v, 0, 1e6);
+    else if (strcmp(name, "rot-angle") == 0)
+        nn_cli_double(flag, e->rot_angle = v, 0, 180);
+    else if (strcmp(name, "noise-intensity") == 0)
+        nn_cli_double(flag, e->noise = v, 0, 1);
     else if (strcmp(name, "dataset-seed") == 0)
         e->dataset_seed = nn_cli_int(flag, v, 0, INT64_MAX);
     else if (strcmp(name, "resize") == 0)
@@ -311,9 +333,6 @@ static void parse_flag(int argc, char **argv, int *i, experiment *e,
     char name[64];
 
     snprintf(name, sizeof name, "%.*s", (int)len, arg + 2);
-    for (int k = 0; later_flags[k]; k++)
-        if (strcmp(name, later_flags[k]) == 0)
-            nn_usage_error("option '--%s' is not supported yet", name);
 #define IS(flag) (strcmp(name, flag) == 0)
 #define VALUE() take_value(argc, argv, i, eq, name)
 #define BOOL() take_bool(argc, argv, i, eq, name)
@@ -322,6 +341,10 @@ static void parse_flag(int argc, char **argv, int *i, experiment *e,
     else if (IS("eval-test")) e->eval_test = BOOL();
     else if (IS("stop-early")) e->stop_early = BOOL();
     else if (IS("profiling")) e->profiling = BOOL();
+    else if (IS("minmax-normalize")) e->minmax = BOOL();
+    else if (IS("trim")) e->trim = BOOL();
+    else if (IS("adaptive-invert")) e->invert = BOOL();
+    else if (IS("dump-minibatches")) e->dump_minibatches = BOOL();
     else if (IS("debug")) g->debug = BOOL();
     else if (IS("dataset")) e->dataset = VALUE();
     else if (IS("layers")) e->layers = VALUE();
@@ -350,7 +373,8 @@ static void parse_flag(int argc, char **argv, int *i, experiment *e,
             "max-minibatch-size", "early-stopping-patience",
             "gradient-checks-every", "gradient-checks-samples",
             "training-times", "learning-rate", "decay", "dropout-rate",
-            "weight-decay", "dataset-seed", "resize", NULL};
+            "weight-decay", "dataset-seed", "resize", "nbr-clones",
+            "display-samples", "rot-angle", "noise-intensity", NULL};
         for (int k = 0; valued[k]; k++)
             if (IS(valued[k]))
                 v = VALUE();
@@ -375,6 +399,10 @@ static int parse_args(int argc, char **argv, experiment *exps, globals *g)
             nn_cli_common('h');
         if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0)
             nn_cli_common('V');
+        if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) {
+            nn_log_set_level(NN_LOG_WARN);
+            continue;
+        }
         if (strcmp(arg, "-e") == 0 || strcmp(arg, "--experiment") == 0) {
             if (n == MAX_EXPERIMENTS)
                 nn_usage_error("at most %d experiments", MAX_EXPERIMENTS);
@@ -425,7 +453,8 @@ static void add_source(nn_pipeline *p, const experiment *e, const globals *g,
     nn_stage_add(s, "--partition=%s", partition);
     nn_stage_add(s, "--dataset-seed=%lld", e->dataset_seed);
     nn_stage_add(s, "%s", dataset);
-    if (e->width || e->grayscale) {
+    /* deterministic preprocessing, for every partition alike */
+    if (e->width || e->grayscale || e->minmax || e->trim || e->invert) {
         s = add_stage(p, "nn-resize", g);
         if (e->width)
             nn_stage_add(s, "--size=%dx%d", e->width, e->height);
@@ -433,6 +462,12 @@ static void add_source(nn_pipeline *p, const experiment *e, const globals *g,
             nn_stage_add(s, "--keep-size");
         if (e->grayscale)
             nn_stage_add(s, "--grayscale");
+        if (e->trim)
+            nn_stage_add(s, "--trim");
+        if (e->invert)
+            nn_stage_add(s, "--adaptive-invert");
+        if (e->minmax)
+            nn_stage_add(s, "--minmax");
     }
 }
 
@@ -485,6 +520,28 @@ static void build_training(nn_pipeline *p, const experiment *e,
     s = add_stage(p, "nn-shuffle", g);
     nn_stage_add(s, "--epochs=%ld", e->epochs);
     nn_stage_add(s, "--seed=%lld", e->dataset_seed);
+    /* augmentation after the cache: every epoch draws new randomness */
+    if (e->clones > 1 || strtod(e->rot_angle, NULL) > 0 ||
+        strtod(e->noise, NULL) > 0) {
+        s = add_stage(p, "nn-augment", g);
+        nn_stage_add(s, "--clones=%ld", e->clones);
+        nn_stage_add(s, "--rotate=%s", e->rot_angle);
+        nn_stage_add(s, "--noise=%s", e->noise);
+        nn_stage_add(s, "--seed=%lld", e->dataset_seed);
+    }
+    if (e->display_samples) {
+        s = add_stage(p, "nn-save", g);
+        nn_stage_add(s, "--tee");
+        nn_stage_add(s, "--grid=%ld", e->display_samples);
+        nn_stage_add(s, "--every=1");
+        nn_stage_add(s, "%s/samples.png", dir);
+    }
+    if (e->dump_minibatches) {
+        s = add_stage(p, "nn-save", g);
+        nn_stage_add(s, "--tee");
+        nn_stage_add(s, "--every=1");
+        nn_stage_add(s, "%s/minibatches", dir);
+    }
     /* u8 batches: a quarter of f32's bytes through the pipe, and the
      * trainer scales them exactly as it scales the dev samples. */
     s = add_stage(p, "nn-batch", g);
@@ -977,7 +1034,9 @@ int main(int argc, char **argv)
     result *results;
     int n_exps, n_runs = 0, cap = 0;
 
-    nn_cli_init(argc, argv, usage);
+    static char help[sizeof usage + sizeof usage_training];
+    snprintf(help, sizeof help, "%s%s", usage, usage_training);
+    nn_cli_init(argc, argv, help);
     find_bin_dir(argv[0]);
     n_exps = parse_args(argc, argv, exps, &g);
     if (g.debug)
