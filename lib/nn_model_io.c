@@ -176,64 +176,78 @@ int nn_unpack_tensor_list(const msgpack_object *list, nn_tensor_getter get,
     return 0;
 }
 
+/* Copy the string field key of rec into name; -1 when absent. */
+static int get_name(const msgpack_object *rec, const char *key, char *name,
+                    size_t name_len)
+{
+    const char *s;
+    size_t n;
+    char err[80];
+
+    if (nn_field_str(rec, key, &s, &n, err, sizeof err) < 0)
+        return -1;
+    snprintf(name, name_len, "%.*s", (int)n, s);
+    return 0;
+}
+
+static int fail(char *err, size_t len, const char *msg)
+{
+    snprintf(err, len, "%s", msg);
+    return -1;
+}
+
 int nn_model_from_record(const msgpack_object *rec, nn_saved_model *out,
                          char *err, size_t len)
 {
     nn_model_config cfg;
     const msgpack_object *hidden, *shape;
-    const char *s;
-    size_t n;
     char name[32];
     uint64_t n_inputs;
 
     nn_model_config_default(&cfg);
     cfg.n_classes = out->header.n_classes;
-#define GET_NAME(key)                                                  \
-    (nn_field_str(rec, key, &s, &n, err, len) < 0 ? -1                 \
-     : (snprintf(name, sizeof name, "%.*s", (int)n, s), 0))
-    if (GET_NAME("arch") < 0 || nn_arch_parse(name, &cfg.arch) < 0)
-        return snprintf(err, len, "unknown or missing arch"), -1;
-    if (GET_NAME("activation") < 0 ||
+    if (get_name(rec, "arch", name, sizeof name) < 0 ||
+        nn_arch_parse(name, &cfg.arch) < 0)
+        return fail(err, len, "unknown or missing arch");
+    if (get_name(rec, "activation", name, sizeof name) < 0 ||
         nn_activation_parse(name, &cfg.activation) < 0)
-        return snprintf(err, len, "unknown or missing activation"), -1;
-    if (GET_NAME("dtype") < 0 || nn_dtype_parse(name, strlen(name),
-                                                &cfg.dtype) < 0 ||
+        return fail(err, len, "unknown or missing activation");
+    if (get_name(rec, "dtype", name, sizeof name) < 0 ||
+        nn_dtype_parse(name, strlen(name), &cfg.dtype) < 0 ||
         (cfg.dtype != NN_F32 && cfg.dtype != NN_F64))
-        return snprintf(err, len, "model dtype must be f32 or f64"), -1;
-    if (GET_NAME("bn_mode") < 0)
-        return -1;
+        return fail(err, len, "model dtype must be f32 or f64");
+    if (get_name(rec, "bn_mode", name, sizeof name) < 0)
+        return fail(err, len, "missing field 'bn_mode'");
     cfg.bn_mode = strcmp(name, "batch") == 0 ? NN_BN_BATCH : NN_BN_RUNNING;
-#undef GET_NAME
     hidden = nn_map_get(rec, "hidden");
     if (!hidden || hidden->type != MSGPACK_OBJECT_ARRAY ||
         hidden->via.array.size > NN_MAX_HIDDEN)
-        return snprintf(err, len, "missing or invalid field 'hidden'"), -1;
+        return fail(err, len, "missing or invalid field 'hidden'");
     cfg.n_hidden = (int)hidden->via.array.size;
     for (int i = 0; i < cfg.n_hidden; i++) {
         const msgpack_object *h = &hidden->via.array.ptr[i];
         if (h->type != MSGPACK_OBJECT_POSITIVE_INTEGER || h->via.u64 == 0 ||
             h->via.u64 > (1u << 20))
-            return snprintf(err, len, "invalid hidden layer size"), -1;
+            return fail(err, len, "invalid hidden layer size");
         cfg.hidden[i] = (int)h->via.u64;
     }
     shape = nn_map_get(rec, "input_shape");
     if (!shape || shape->type != MSGPACK_OBJECT_ARRAY ||
         shape->via.array.size != 3)
-        return snprintf(err, len, "missing or invalid 'input_shape'"), -1;
+        return fail(err, len, "missing or invalid 'input_shape'");
     for (int i = 0; i < 3; i++) {
         const msgpack_object *d = &shape->via.array.ptr[i];
         if (d->type != MSGPACK_OBJECT_POSITIVE_INTEGER || d->via.u64 == 0 ||
             d->via.u64 > 65535)
-            return snprintf(err, len, "invalid 'input_shape'"), -1;
+            return fail(err, len, "invalid 'input_shape'");
         out->input_shape[i] = (int64_t)d->via.u64;
     }
     if (nn_shape_count(out->input_shape, 3, 1u << 30, &n_inputs) < 0)
-        return snprintf(err, len, "invalid 'input_shape'"), -1;
+        return fail(err, len, "invalid 'input_shape'");
     cfg.n_inputs = (int)n_inputs;
     out->model = nn_model_create(&cfg);
     if (!out->model)
-        return snprintf(err, len, "cannot build the network it describes"),
-               -1;
+        return fail(err, len, "cannot build the network it describes");
     if (nn_unpack_tensor_list(nn_map_get(rec, "params"),
                               nn_model_param_getter, out->model,
                               nn_model_n_params(out->model), cfg.dtype, err,

@@ -259,7 +259,7 @@ int main(int argc, char **argv)
     nn_writer_init(&w, stdout);
     nn_rng_seed(&rng, opt.seed ^ SEED_SALT);
 
-    while (nn_input_next(&in)) {
+    while (nn_input_next(&in) > 0) {
         nn_sample s;
         if (in.r.type != NN_REC_SAMPLE) {
             nn_writer_raw(&w, in.r.raw, in.r.raw_len);

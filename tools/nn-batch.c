@@ -160,7 +160,7 @@ int main(int argc, char **argv)
     nn_input_init(&in, argv + first, argc - first);
     nn_writer_init(&w, stdout);
 
-    while (nn_input_next(&in)) {
+    while (nn_input_next(&in) > 0) {
         nn_sample s;
         switch (in.r.type) {
         case NN_REC_SAMPLE:

@@ -191,7 +191,7 @@ int main(int argc, char **argv)
             nn_cli_common(c);
     }
     nn_input_init(&in, argv + optind, argc - optind);
-    while (nn_input_next(&in)) {
+    while (nn_input_next(&in) > 0) {
         put_object(in.r.obj);
         putchar('\n');
     }

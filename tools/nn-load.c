@@ -371,6 +371,16 @@ static void emit_idx(const options *opt)
         nn_die(0, "'%s': %s", opt->dir, err);
     nn_writer_free(&w);
     nn_idx_close(&idx);
+    free(pixels);
+    free(part);
+    free(members);
+    free(labels);
+    if (!opt->class_list)
+        for (int c = 0; c < n_classes; c++)
+            free(names[c]);
+    else
+        free(names[0]);         /* the strtok_r copy of the list */
+    free(names);
 }
 
 int main(int argc, char **argv)
@@ -436,5 +446,14 @@ int main(int argc, char **argv)
             if (opt.partition == PART_ALL || classes[i].part[f] == opt.partition)
                 emit_image(&w, opt.dir, &classes[i], i, f);
     nn_writer_free(&w);
+    for (int i = 0; i < n_classes; i++) {
+        for (int f = 0; f < classes[i].n_files; f++)
+            free(classes[i].files[f]);
+        free(classes[i].files);
+        free(classes[i].part);
+        free(names[i]);
+    }
+    free(classes);
+    free(names);
     return 0;
 }

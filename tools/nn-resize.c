@@ -176,7 +176,7 @@ int main(int argc, char **argv)
     nn_input_init(&in, argv + first, argc - first);
     nn_writer_init(&w, stdout);
 
-    while (nn_input_next(&in)) {
+    while (nn_input_next(&in) > 0) {
         nn_sample s;
         if (in.r.type != NN_REC_SAMPLE) {
             nn_writer_raw(&w, in.r.raw, in.r.raw_len);

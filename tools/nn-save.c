@@ -464,7 +464,7 @@ int main(int argc, char **argv)
         prepare_grid(&sv);
     nn_input_init(&in, argv + first, argc - first);
 
-    while (nn_input_next(&in)) {
+    while (nn_input_next(&in) > 0) {
         if (opt.tee)
             nn_io_write(stdout, in.r.raw, in.r.raw_len);
         if (in.r.type == NN_REC_EPOCH && opt.every)

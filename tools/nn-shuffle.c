@@ -114,7 +114,7 @@ int main(int argc, char **argv)
     nn_writer_init(&w, stdout);
 
     /* fill the cache; pass every other record on at once */
-    while (nn_input_next(&in)) {
+    while (nn_input_next(&in) > 0) {
         if (in.r.type == NN_REC_SAMPLE) {
             if (c.n >= UINT32_MAX - 1)
                 nn_reader_die(&in.r, "more than %u samples", UINT32_MAX - 1);
