@@ -546,8 +546,10 @@ int nn_reader_next(nn_reader *r)
     r->obj = NULL;
     for (;;) {
         if (r->pos == r->len && r->eof) {
-            if (r->index == 0)
+            if (r->index == 0) {
+                r->incomplete = 1;
                 return fail(r, "empty stream: no header record");
+            }
             return 0;
         }
         int done = walk((const uint8_t *)r->buf + r->pos, r->len - r->pos,
@@ -560,6 +562,7 @@ int nn_reader_next(nn_reader *r)
             break;
         if (r->eof) {
             r->index++;
+            r->incomplete = 1;
             return fail(r, "truncated record: the stream ends inside it "
                         "after %zu bytes", r->len - r->pos);
         }

@@ -63,6 +63,9 @@ typedef struct {
     char type_name[32];
     nn_header header;           /* from the stream's first record */
     int interrupted;            /* a read stopped by nn_record_set_stop */
+    int incomplete;             /* the input ended inside a record, or
+                                 * before the header: a file still being
+                                 * written may yet complete it */
     char err[256];
 } nn_reader;
 

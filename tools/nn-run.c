@@ -872,6 +872,31 @@ static void remove_tmp_dir(void)
         remove_run_dir(tmp_dir_path);
 }
 
+/*
+ * Charts and index.html for each of the n run folders, and with out
+ * set, one page there comparing them.  Training already succeeded, so
+ * a failure to draw is a warning, not an error.
+ */
+static void draw_report(const char *out, char *const *run_dirs, int n)
+{
+    nn_pipeline p = {0};
+    nn_stage *s = nn_pipeline_add(&p, "nn-report");
+    int fd = open("/dev/null", O_WRONLY);
+
+    nn_stage_add(s, "-q");
+    nn_stage_add(s, "--charts");
+    if (out)
+        nn_stage_add(s, "--out=%s", out);
+    for (int i = 0; i < n; i++)
+        nn_stage_add(s, "%s", run_dirs[i]);
+    nn_pipeline_start(&p, bin_dir, fd);
+    close(fd);
+    if (nn_pipeline_wait(&p) < 0)
+        nn_log_warn("the charts or page in %s are incomplete",
+                    out ? out : run_dirs[0]);
+    nn_pipeline_free(&p);
+}
+
 /* ---- experiments ------------------------------------------------------ */
 
 /* The id itself when no earlier run used it, else id_0, id_1, ... */
@@ -954,6 +979,8 @@ static void run_experiment(const experiment *e, const globals *g,
     tmp_dir_path = NULL;
     nn_err_forget(tmp_dir);
     remove_run_dir(old_dir);
+    char *dirs[] = {final_dir};
+    draw_report(NULL, dirs, 1);
     if (res->has_dev)
         print_confusion(res);
     nn_log_info("[%s] done in %.1fs: training_accuracy=%.4f%s, results in "
@@ -1059,6 +1086,16 @@ int main(int argc, char **argv)
             snprintf(ids[n_runs++], 256, "%s", res->id);
             run_experiment(&exps[i], &g, g.model_seed + r, res);
         }
+    }
+    if (n_runs > 1) {
+        /* NOTE: nn-report takes at most NN_PIPELINE_MAX_ARGS folders. */
+        char *dirs[NN_PIPELINE_MAX_ARGS - 8];
+        int n = n_runs < (int)(sizeof dirs / sizeof *dirs)
+                ? n_runs : (int)(sizeof dirs / sizeof *dirs);
+        for (int i = 0; i < n; i++)
+            dirs[i] = path_in(g.runs_dir, results[i].id);
+        draw_report(g.runs_dir, dirs, n);
+        nn_log_info("comparison page: %s/index.html", g.runs_dir);
     }
     print_table(results, n_runs);
     return 0;
