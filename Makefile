@@ -2,6 +2,9 @@
 #
 #   make                 build bin/nn-* (warnings are errors in CI only)
 #   make check           unit tests, then the bats suites
+#   make check SANITIZE=1  the same with ASan and UBSan, built in build/san/
+#   make fuzz            run each libFuzzer target FUZZ_SECONDS [60] (clang)
+#   make fuzz-smoke      run each libFuzzer target for 10 s
 #   make demo            train on the shipped digits through nn-run
 #   make install PREFIX=/usr/local DESTDIR=
 
@@ -18,42 +21,107 @@ ifeq ($(CI),true)
 NN_CFLAGS += -Werror
 endif
 
-# SANITIZE=1 builds everything with AddressSanitizer and UBSan.
+# SANITIZE=1 builds everything with AddressSanitizer and UBSan into
+# build/san/ (programs in build/san/bin/), so the normal build is left
+# alone.  UBSan
+# stops at its first report instead of printing and carrying on.
 ifeq ($(SANITIZE),1)
-NN_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
-LDFLAGS   += -fsanitize=address,undefined
+SAN_FLAGS  = -fsanitize=address,undefined -fno-sanitize-recover=all
+NN_CFLAGS += $(SAN_FLAGS) -fno-omit-frame-pointer
+LDFLAGS   += $(SAN_FLAGS)
+BUILD      = build/san
+BIN        = build/san/bin
+else
+BUILD      = build
+BIN        = bin
+endif
+
+# The bats suites put $REPO/bin first on PATH, REPO being the folder
+# above tests/.  `make check SANITIZE=1` runs them from build/san/root,
+# a tree of links to this one whose bin/ is build/san/bin.  Every
+# sanitizer report is written under build/san/logs, and any report fails
+# the run, even from a test that ignores stderr.
+SAN_LOGS = $(CURDIR)/build/san/logs
+ifeq ($(SANITIZE),1)
+TEST_ROOT = $(BUILD)/root/
+TEST_ENV  = ASAN_OPTIONS=detect_leaks=1:log_path=$(SAN_LOGS)/asan \
+            UBSAN_OPTIONS=print_stacktrace=1:log_path=$(SAN_LOGS)/ubsan \
+            NN_SANITIZED=1
 endif
 
 LIB_SRC  = $(wildcard lib/*.c)
-LIB_OBJ  = $(LIB_SRC:lib/%.c=build/lib/%.o)
-TOOLS    = $(patsubst tools/%.c,bin/%,$(wildcard tools/*.c))
-UNITS    = $(patsubst tests/unit/%.c,build/tests/%,$(wildcard tests/unit/test_*.c))
+LIB_OBJ  = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
+TOOLS    = $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/*.c))
+UNITS    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 all: $(TOOLS)
 
-build/lib/%.o: lib/%.c
+$(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(CC) $(NN_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-build/libnn.a: $(LIB_OBJ)
+$(BUILD)/libnn.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-bin/%: tools/%.c build/libnn.a
-	@mkdir -p $(@D) build/tools
-	$(CC) $(NN_CFLAGS) -MF build/tools/$*.d $(CFLAGS) $(LDFLAGS) -o $@ $< \
-	    build/libnn.a $(LDLIBS)
+$(BIN)/%: tools/%.c $(BUILD)/libnn.a
+	@mkdir -p $(@D) $(BUILD)/tools
+	$(CC) $(NN_CFLAGS) -MF $(BUILD)/tools/$*.d $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(BUILD)/libnn.a $(LDLIBS)
 
-build/tests/%: tests/unit/%.c build/libnn.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libnn.a
 	@mkdir -p $(@D)
 	$(CC) $(NN_CFLAGS) -MF $@.d $(CFLAGS) $(LDFLAGS) -o $@ $< \
-	    build/libnn.a $(LDLIBS)
+	    $(BUILD)/libnn.a $(LDLIBS)
 
 # demo and check first install missing packages (scripts/install-deps),
 # then build in a fresh make, whose pkg-config calls see them.
+# The suites that train networks run a second time in 32-bit.
+TRAIN_TESTS = $(wildcard tests/nn-train*.bats tests/nn-run.bats \
+                tests/nn-predict.bats tests/checkpoint.bats \
+                tests/pipeline.bats tests/golden.bats)
+
 check: deps
 	$(MAKE) all units
-	@for t in $(UNITS); do echo "== $$t"; $$t || exit 1; done
-	bats tests/
+ifeq ($(SANITIZE),1)
+	@rm -rf $(SAN_LOGS) $(BUILD)/root && mkdir -p $(SAN_LOGS) $(BUILD)/root
+	@for f in *; do case $$f in bin|build) ;; \
+	    *) ln -s ../../../$$f $(BUILD)/root/$$f ;; esac; done
+	@ln -s ../bin $(BUILD)/root/bin
+endif
+	@for t in $(UNITS); do echo "== $$t"; $(TEST_ENV) $$t || exit 1; done
+	$(TEST_ENV) bats $(TEST_ROOT)tests/
+	$(TEST_ENV) NN_PRECISION=32 bats $(addprefix $(TEST_ROOT),$(TRAIN_TESTS))
+ifeq ($(SANITIZE),1)
+	@if [ -n "$$(ls -A $(SAN_LOGS))" ]; then \
+	    echo "sanitizer reports in $(SAN_LOGS):"; \
+	    head -n 30 $(SAN_LOGS)/*; exit 1; fi
+endif
+
+# libFuzzer targets, built with clang into build/fuzz/ (tests/fuzz/run
+# and docs/hardening.md describe the runs).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS    = -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_OBJ      = $(LIB_SRC:lib/%.c=build/fuzz/lib/%.o)
+FUZZERS       = $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/fuzz_%,\
+                    $(wildcard tests/fuzz/fuzz_*.c))
+
+build/fuzz/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(NN_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/libnn.a: $(FUZZ_OBJ)
+	$(AR) rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libnn.a
+	$(FUZZ_CC) $(NN_CFLAGS) -MF $@.d $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ \
+	    $< build/fuzz/libnn.a $(LDLIBS)
+
+fuzz: $(FUZZERS)
+	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzz-smoke: $(FUZZERS)
+	tests/fuzz/run 10 $(FUZZERS)
 
 demo: deps
 	$(MAKE) all
@@ -72,7 +140,8 @@ deps:
 clean:
 	rm -rf build bin
 
-.PHONY: all check demo install deps units clean
+.PHONY: all check demo install deps units clean fuzz fuzz-smoke
 .SECONDARY: $(LIB_OBJ)
 
--include $(LIB_OBJ:.o=.d) $(TOOLS:bin/%=build/tools/%.d) $(UNITS:=.d)
+-include $(LIB_OBJ:.o=.d) $(TOOLS:$(BIN)/%=$(BUILD)/tools/%.d) $(UNITS:=.d)
+-include $(FUZZ_OBJ:.o=.d) $(FUZZERS:=.d)
