@@ -122,8 +122,9 @@ train() {
     [ "$status" -eq 0 ]
     [ "${#lines[@]}" -eq 2 ]
     [ "$(jq -c '[.type, .classes]' <<<"${lines[0]}")" = '["header",["blue","green","red"]]' ]
-    [ "$(jq -c '[.type, .arch, .hidden, .input_shape, .dtype]' <<<"${lines[1]}")" = '["model","one-layer",[],[16,16,3],"f64"]' ]
-    [ "$(jq -c '[.params[] | [.name, .dtype, .shape, .data.bytes]]' <<<"${lines[1]}")" = '[["L0_Dense_W","f64",[3,768],18432],["L0_Dense_B","f64",[3,1],24]]' ]
+    [ "$(jq -c '[.type, .arch, .hidden, .input_shape, .dtype]' <<<"${lines[1]}")" = "[\"model\",\"one-layer\",[],[16,16,3],\"f${NN_PRECISION:-64}\"]" ]
+    local bits=${NN_PRECISION:-64} size=$((${NN_PRECISION:-64} / 8))
+    [ "$(jq -c '[.params[] | [.name, .dtype, .shape, .data.bytes]]' <<<"${lines[1]}")" = "[[\"L0_Dense_W\",\"f$bits\",[3,768],$((2304 * size))],[\"L0_Dense_B\",\"f$bits\",[3,1],$((3 * size))]]" ]
     # Only the model is left in the folder: no temporary file.
     [ "$(ls -A "$BATS_TEST_TMPDIR/out")" = model.nn ]
 }
