@@ -5,13 +5,14 @@
 #include "nn_err.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "nn_io.h"
 
 #define MAX_CLEANUP 16
 
@@ -30,21 +31,12 @@ const char *nn_err_program(void)
     return program;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-                        struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static void remove_temporaries(void)
 {
     for (int i = 0; i < MAX_CLEANUP; i++) {
         if (cleanup[i]) {
             /* a file, or a folder of work in progress and its contents */
-            if (unlink(cleanup[i]) < 0 && (errno == EISDIR || errno == EPERM))
-                nftw(cleanup[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+            nn_io_remove_tree(cleanup[i]);
             free(cleanup[i]);
             cleanup[i] = NULL;
         }

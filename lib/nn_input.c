@@ -30,16 +30,6 @@ static void copy_header(nn_header *dst, const nn_header *src)
     dst->experiment = src->experiment ? strdup(src->experiment) : NULL;
 }
 
-static int same_classes(const nn_header *a, const nn_header *b)
-{
-    if (a->n_classes != b->n_classes)
-        return 0;
-    for (int i = 0; i < a->n_classes; i++)
-        if (strcmp(a->classes[i], b->classes[i]) != 0)
-            return 0;
-    return 1;
-}
-
 int nn_input_next(nn_input *in)
 {
     for (;;) {
@@ -70,7 +60,7 @@ int nn_input_next(nn_input *in)
             in->header_seen = 1;
             return 1;
         }
-        if (!same_classes(&in->header, &in->r.header))
+        if (!nn_header_same_classes(&in->header, &in->r.header))
             nn_reader_die(&in->r, "header lists other classes than the "
                           "first input");
     }

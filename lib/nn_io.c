@@ -2,6 +2,7 @@
 #include "nn_io.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,4 +132,20 @@ void nn_atomic_abort(nn_atomic_file *f)
     free(f->path);
     free(f->tmp_path);
     memset(f, 0, sizeof *f);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+int nn_io_remove_tree(const char *path)
+{
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 &&
+        errno != ENOENT)
+        return -1;
+    return 0;
 }

@@ -41,4 +41,11 @@ int nn_atomic_commit(nn_atomic_file *f);
 /* Close and remove the temporary. */
 void nn_atomic_abort(nn_atomic_file *f);
 
+/*
+ * Remove path: a file, or a folder with everything in it (symbolic
+ * links are removed, not followed).  A missing path is not an error.
+ * Returns 0, or -1 with errno set.
+ */
+int nn_io_remove_tree(const char *path);
+
 #endif

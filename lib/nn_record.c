@@ -451,7 +451,7 @@ static int parse_header(nn_reader *r, nn_header *h)
     return 0;
 }
 
-static int same_classes(const nn_header *a, const nn_header *b)
+int nn_header_same_classes(const nn_header *a, const nn_header *b)
 {
     if (a->n_classes != b->n_classes)
         return 0;
@@ -599,7 +599,7 @@ int nn_reader_next(nn_reader *r)
         nn_header h;
         if (parse_header(r, &h) < 0)
             return -1;
-        int same = same_classes(&h, &r->header);
+        int same = nn_header_same_classes(&h, &r->header);
         nn_header_free(&h);
         if (!same)
             return fail(r, "header lists other classes than the first one");

@@ -97,6 +97,9 @@ NN_NORETURN void nn_reader_die(const nn_reader *r, const char *fmt, ...)
 
 void nn_header_free(nn_header *h);
 
+/* 1 when a and b list the same class names in the same order. */
+int nn_header_same_classes(const nn_header *a, const nn_header *b);
+
 /*
  * Make reads that a signal interrupts while *flag is set fail with
  * r->interrupted = 1, so a program can save its work on SIGINT instead

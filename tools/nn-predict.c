@@ -72,16 +72,6 @@ static const char *parse_args(int argc, char **argv)
     return model;
 }
 
-static int same_classes(const nn_header *a, const nn_header *b)
-{
-    if (a->n_classes != b->n_classes)
-        return 0;
-    for (int i = 0; i < a->n_classes; i++)
-        if (strcmp(a->classes[i], b->classes[i]) != 0)
-            return 0;
-    return 1;
-}
-
 static void grow(predictor *p)
 {
     size_t elem = nn_dtype_size(p->dtype);
@@ -252,7 +242,7 @@ int main(int argc, char **argv)
     while (nn_input_next(&in) > 0) {
         nn_sample s;
         if (in.r.type == NN_REC_HEADER) {
-            p.labelled = same_classes(&in.header, &p.saved.header);
+            p.labelled = nn_header_same_classes(&in.header, &p.saved.header);
             if (!p.labelled)
                 nn_log_info("the input's classes are not the model's: "
                             "labels are ignored");

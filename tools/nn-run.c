@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -848,19 +847,10 @@ static void write_script(const char *dir, nn_pipeline *const *pipelines,
     free(path);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-                        struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 /* Remove a run folder and everything in it; a missing one is fine. */
 static void remove_run_dir(const char *dir)
 {
-    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 &&
-        errno != ENOENT)
+    if (nn_io_remove_tree(dir) < 0)
         nn_die(errno, "cannot remove '%s'", dir);
 }
 

@@ -491,10 +491,7 @@ static void load_samples(const char *path, const nn_header *classes,
     while (nn_reader_next_or_die(&r) > 0) {
         nn_sample s;
         if (r.index == 1) {
-            int same = r.header.n_classes == classes->n_classes;
-            for (int i = 0; same && i < classes->n_classes; i++)
-                same = strcmp(r.header.classes[i], classes->classes[i]) == 0;
-            if (!same)
+            if (!nn_header_same_classes(&r.header, classes))
                 nn_reader_die(&r, "its classes are not the training "
                               "stream's");
             continue;
