@@ -655,10 +655,15 @@ static void show_minibatch(const nn_reader *r, const result *res,
         snprintf(eta, sizeof eta, "%.0fs", elapsed / done *
                  (e->epochs - done));
     }
-    fprintf(stderr, "\r\033[K[%s] epoch %lld/%ld minibatch %ld cost %.4f "
-            "accuracy %.4f dev %.4f elapsed %.0fs eta %s", res->id,
-            (long long)epoch + 1, e->epochs, pr->batches, cost, acc,
-            res->has_dev ? res->dev_accuracy : NAN, elapsed, eta);
+    char dev[16] = "-", total[24] = "";
+    if (res->has_dev)
+        snprintf(dev, sizeof dev, "%.4f", res->dev_accuracy);
+    if (pr->per_epoch)
+        snprintf(total, sizeof total, "/%ld", pr->per_epoch);
+    fprintf(stderr, "\r\033[K[%s] epoch %lld/%ld minibatch %ld%s cost %.4f "
+            "accuracy %.4f dev accuracy %s elapsed %.1fs eta %s", res->id,
+            (long long)epoch + 1, e->epochs, pr->batches, total, cost, acc,
+            dev, elapsed, eta);
 }
 
 static void show_epoch(const result *res, const experiment *e,
