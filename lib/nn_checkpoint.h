@@ -21,6 +21,8 @@ typedef struct {
     int64_t correct, samples;   /* epoch in progress */
     int64_t nominal_batch;      /* largest batch so far */
     double best_dev_cost;       /* early stopping: lowest dev cost */
+    int64_t best_epoch;         /* the epoch that reached it, or -1 */
+    double best_cost, best_accuracy, best_dev_accuracy;  /* its figures */
     int64_t bad_epochs;         /* epochs since it last improved */
     int64_t early_stop_epoch;   /* -1 until early stopping triggers */
     double seconds;             /* training time before this process */

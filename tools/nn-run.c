@@ -44,6 +44,9 @@ static const char usage[] =
     "\n"
     "Data:\n"
     "  --dataset=NAME            folder under datasets/, or a path [colors]\n"
+    "  --data-loader=NAME        only Numo, the original's default, exists\n"
+    "  --loss=NAME               only CrossEntropy\n"
+    "  --accuracy=NAME           only ClassesNumo\n"
     "  --dataset-seed=N          split and epoch shuffles [0]\n"
     "  --resize=W,H              resize images; they keep their own size\n"
     "                            when absent\n"
@@ -87,7 +90,9 @@ static const char usage_training[] =
     "  --nbr-epochs=N            [100]\n"
     "  --early-stopping-patience=N  mark the epoch after which dev cost has\n"
     "                            not improved for N epochs [10]\n"
-    "  --stop-early[=BOOL]       stop there, keeping the best weights [false]\n"
+    "  --stop-early[=BOOL]       stop there and keep the weights of the\n"
+    "                            lowest dev cost; the summary then reports\n"
+    "                            that epoch (restored_epoch) [false]\n"
     "  --gradient-checks=MODE    exception | warning | off [exception]\n"
     "  --gradient-checks-every=N epochs between checks [25]\n"
     "  --gradient-checks-samples=K  entries checked per tensor [2]\n"
@@ -138,6 +143,7 @@ typedef struct {
 typedef struct {
     char id[256];
     long long epoch, samples, parameters, early_stop_epoch;
+    long long restored_epoch;   /* -1, or the epoch whose weights were kept */
     double cost, accuracy, dev_cost, dev_accuracy, seconds;
     double test_cost, test_accuracy;
     int has_dev, has_test;
@@ -614,6 +620,15 @@ static void read_metrics(const nn_reader *r, result *res)
     } else if (scope_is(r, "early_stop")) {
         nn_field_int(r->obj, "epoch", &v, err, sizeof err);
         res->early_stop_epoch = v;
+    } else if (scope_is(r, "restored")) {
+        /* --stop-early kept an earlier epoch's weights: report those */
+        nn_field_int(r->obj, "epoch", &v, err, sizeof err);
+        res->restored_epoch = v;
+        nn_field_double(r->obj, "cost", &res->cost, err, sizeof err);
+        nn_field_double(r->obj, "accuracy", &res->accuracy, err, sizeof err);
+        nn_field_double(r->obj, "dev_cost", &res->dev_cost, err, sizeof err);
+        nn_field_double(r->obj, "dev_accuracy", &res->dev_accuracy, err,
+                        sizeof err);
     } else if (scope_is(r, "test")) {
         res->has_test = 1;
         nn_field_double(r->obj, "cost", &res->test_cost, err, sizeof err);
@@ -792,10 +807,11 @@ static void write_summary(const char *dir, const experiment *e,
         fprintf(fp, "%s\n  \"%s\": ", i ? "," : "{", names[i][0]);
         put_json_string(fp, names[i][1]);
     }
-    fprintf(fp, ",\n  \"learning_rate\": %s,\n  \"max_minibatch_size\": %ld,"
+    put_json_field(fp, "learning_rate", strtod(e->learning_rate, NULL), 1);
+    fprintf(fp, ",\n  \"max_minibatch_size\": %ld,"
             "\n  \"model_seed\": %lld,\n  \"dataset_seed\": %lld,"
             "\n  \"parameters\": %lld,\n  \"training_samples\": %lld,"
-            "\n  \"epochs\": %lld", e->learning_rate, e->batch_size, seed,
+            "\n  \"epochs\": %lld", e->batch_size, seed,
             e->dataset_seed, res->parameters, res->samples, res->epoch + 1);
     put_json_field(fp, "training_cost", res->cost, 1);
     put_json_field(fp, "training_accuracy", res->accuracy, 1);
@@ -804,6 +820,11 @@ static void write_summary(const char *dir, const experiment *e,
     fputs(",\n  \"early_stop_epoch\": ", fp);
     if (res->early_stop_epoch >= 0)
         fprintf(fp, "%lld", res->early_stop_epoch);
+    else
+        fputs("null", fp);
+    fputs(",\n  \"restored_epoch\": ", fp);
+    if (res->restored_epoch >= 0)
+        fprintf(fp, "%lld", res->restored_epoch);
     else
         fputs("null", fp);
     if (e->eval_test) {
@@ -926,6 +947,7 @@ static void run_experiment(const experiment *e, const globals *g,
     char *dataset = find_dataset(e->dataset);
 
     res->early_stop_epoch = -1;
+    res->restored_epoch = -1;
     snprintf(final_dir, sizeof final_dir, "%s/%s", g->runs_dir, res->id);
     snprintf(tmp_dir, sizeof tmp_dir, "%s/.%s.tmp-XXXXXX", g->runs_dir,
              res->id);
@@ -954,7 +976,7 @@ static void run_experiment(const experiment *e, const globals *g,
     shown[n_shown++] = &train_shown;
     write_script(tmp_dir, shown, n_shown);
     nn_log_info("[%s] running, results in %s/:", res->id, final_dir);
-    for (int i = 0; i < n_shown; i++)
+    for (int i = 0; i < n_shown && nn_log_get_level() <= NN_LOG_INFO; i++)
         nn_pipeline_print(stderr, shown[i]);
 
     if (e->eval_dev)
@@ -976,7 +998,7 @@ static void run_experiment(const experiment *e, const globals *g,
     remove_run_dir(old_dir);
     char *dirs[] = {final_dir};
     draw_report(NULL, dirs, 1);
-    if (res->has_dev)
+    if (res->has_dev && nn_log_get_level() <= NN_LOG_INFO)
         print_confusion(res);
     nn_log_info("[%s] done in %.1fs: training_accuracy=%.4f%s, results in "
                 "%s/", res->id, now_s() - t0, res->accuracy,
