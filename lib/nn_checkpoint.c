@@ -48,7 +48,7 @@ int nn_checkpoint_save(const char *path, const nn_header *header,
     nn_write_header(&w, header);
     nn_model_write_record(&w, model, input_shape);
     pk = &w.pk;
-    msgpack_pack_map(pk, best ? 19 : 17);
+    msgpack_pack_map(pk, best ? 23 : 21);
     nn_pack_str(pk, "type");
     nn_pack_str(pk, "checkpoint");
     nn_pack_str(pk, "settings");
@@ -62,6 +62,10 @@ int nn_checkpoint_save(const char *path, const nn_header *header,
     pack_int(pk, "nominal_batch", st->nominal_batch);
     pack_double(pk, "best_dev_cost", st->best_dev_cost);
     pack_int(pk, "bad_epochs", st->bad_epochs);
+    pack_int(pk, "best_epoch", st->best_epoch);
+    pack_double(pk, "best_cost", st->best_cost);
+    pack_double(pk, "best_accuracy", st->best_accuracy);
+    pack_double(pk, "best_dev_accuracy", st->best_dev_accuracy);
     pack_int(pk, "early_stop_epoch", st->early_stop_epoch);
     pack_double(pk, "seconds", st->seconds);
     pack_rng(pk, "model_rng", nn_model_rng(model));
@@ -141,8 +145,17 @@ int nn_checkpoint_peek(const char *path, int64_t input_shape[3], char *err,
             snprintf(err, len, "model record has no valid input_shape");
             rc = -1;
         } else {
-            for (int i = 0; i < 3; i++)
-                input_shape[i] = (int64_t)shape->via.array.ptr[i].via.u64;
+            for (int i = 0; i < 3; i++) {
+                const msgpack_object *d = &shape->via.array.ptr[i];
+                if (d->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                    d->via.u64 == 0 || d->via.u64 > 65535) {
+                    snprintf(err, len, "model record has no valid "
+                             "input_shape");
+                    rc = -1;
+                    break;
+                }
+                input_shape[i] = (int64_t)d->via.u64;
+            }
         }
     }
     nn_reader_close(&r);
@@ -157,12 +170,14 @@ static int get_state(const msgpack_object *rec, nn_train_state *st,
         {"epoch", &st->epoch}, {"batches_done", &st->batches_done},
         {"step", &st->step}, {"correct", &st->correct},
         {"samples", &st->samples}, {"nominal_batch", &st->nominal_batch},
-        {"bad_epochs", &st->bad_epochs},
+        {"bad_epochs", &st->bad_epochs}, {"best_epoch", &st->best_epoch},
         {"early_stop_epoch", &st->early_stop_epoch},
     };
     struct { const char *key; double *out; } doubles[] = {
         {"cost_sum", &st->cost_sum}, {"best_dev_cost", &st->best_dev_cost},
-        {"seconds", &st->seconds},
+        {"seconds", &st->seconds}, {"best_cost", &st->best_cost},
+        {"best_accuracy", &st->best_accuracy},
+        {"best_dev_accuracy", &st->best_dev_accuracy},
     };
 
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)

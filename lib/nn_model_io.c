@@ -196,6 +196,37 @@ static int fail(char *err, size_t len, const char *msg)
     return -1;
 }
 
+/* Values in the Dense weight matrices of the network cfg describes. */
+static uint64_t dense_weight_values(const nn_model_config *cfg)
+{
+    uint64_t fan_in = (uint64_t)cfg->n_inputs, total = 0;
+
+    /* at most 65 layers of 2^30 x 2^20: no overflow */
+    if (cfg->arch == NN_ARCH_N_LAYERS) {
+        for (int i = 0; i < cfg->n_hidden; i++) {
+            total += fan_in * (uint64_t)cfg->hidden[i];
+            fan_in = (uint64_t)cfg->hidden[i];
+        }
+    }
+    return total + fan_in * (uint64_t)cfg->n_classes;
+}
+
+/* Bytes of the "data" bins in a list of tensor maps; 0 if not a list. */
+static uint64_t stored_bytes(const msgpack_object *list)
+{
+    uint64_t total = 0;
+
+    if (!list || list->type != MSGPACK_OBJECT_ARRAY)
+        return 0;
+    for (uint32_t i = 0; i < list->via.array.size; i++) {
+        const msgpack_object *data = nn_map_get(&list->via.array.ptr[i],
+                                                "data");
+        if (data && data->type == MSGPACK_OBJECT_BIN)
+            total += data->via.bin.size;
+    }
+    return total;
+}
+
 int nn_model_from_record(const msgpack_object *rec, nn_saved_model *out,
                          char *err, size_t len)
 {
@@ -245,6 +276,16 @@ int nn_model_from_record(const msgpack_object *rec, nn_saved_model *out,
     if (nn_shape_count(out->input_shape, 3, 1u << 30, &n_inputs) < 0)
         return fail(err, len, "invalid 'input_shape'");
     cfg.n_inputs = (int)n_inputs;
+    /* A few header bytes can describe a network of terabytes.  Its
+     * weights must be in the record, so compare before allocating. */
+    uint64_t needed = dense_weight_values(&cfg) * nn_dtype_size(cfg.dtype);
+    uint64_t stored = stored_bytes(nn_map_get(rec, "params")) +
+                      stored_bytes(nn_map_get(rec, "buffers"));
+    if (stored < needed)
+        return snprintf(err, len, "model record holds %llu bytes of "
+                        "tensors, but its network needs %llu bytes of weights",
+                        (unsigned long long)stored,
+                        (unsigned long long)needed), -1;
     out->model = nn_model_create(&cfg);
     if (!out->model)
         return fail(err, len, "cannot build the network it describes");
@@ -279,8 +320,6 @@ int nn_model_load(const char *path, nn_saved_model *out, char *err,
                  r.err);
         goto done;
     }
-    out->header = r.header;     /* take ownership */
-    memset(&r.header, 0, sizeof r.header);
     for (;;) {
         int got = nn_reader_next(&r);
         if (got < 0) {
@@ -295,6 +334,9 @@ int nn_model_load(const char *path, nn_saved_model *out, char *err,
         if (r.type == NN_REC_MODEL)
             break;
     }
+    /* Take the class names now: later records were checked against them. */
+    out->header = r.header;
+    memset(&r.header, 0, sizeof r.header);
     rc = nn_model_from_record(r.obj, out, err, len);
 done:
     nn_reader_close(&r);
