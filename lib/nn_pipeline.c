@@ -13,6 +13,20 @@
 
 #include "nn_log.h"
 
+static volatile sig_atomic_t *stop_flag;
+
+void nn_pipeline_set_stop(volatile sig_atomic_t *flag)
+{
+    stop_flag = flag;
+}
+
+void nn_pipeline_kill(nn_pipeline *p, int sig)
+{
+    for (int i = 0; i < p->n; i++)
+        if (p->pids[i] > 0)
+            kill(p->pids[i], sig);
+}
+
 nn_stage *nn_pipeline_add(nn_pipeline *p, const char *program)
 {
     nn_stage *s;
@@ -143,7 +157,9 @@ int nn_pipeline_wait(nn_pipeline *p)
     for (int i = 0; i < p->n; i++) {
         int status;
         while (waitpid(p->pids[i], &status, 0) < 0 && errno == EINTR)
-            ;
+            if (stop_flag && *stop_flag)
+                nn_pipeline_kill(p, SIGTERM);
+        p->pids[i] = 0;
         int sigpipe = WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE;
         int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!ok && !sigpipe) {

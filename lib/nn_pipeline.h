@@ -6,6 +6,7 @@
 #ifndef NN_PIPELINE_H
 #define NN_PIPELINE_H
 
+#include <signal.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -51,5 +52,14 @@ void nn_pipeline_start(nn_pipeline *p, const char *bin_dir, int out_fd);
  * after logging which stage failed and how.
  */
 int nn_pipeline_wait(nn_pipeline *p);
+
+/* Send sig to every stage still running. */
+void nn_pipeline_kill(nn_pipeline *p, int sig);
+
+/*
+ * While *flag is set, a signal that interrupts nn_pipeline_wait makes
+ * it send SIGTERM to the stages, so the wait ends soon after.
+ */
+void nn_pipeline_set_stop(volatile sig_atomic_t *flag);
 
 #endif

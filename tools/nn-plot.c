@@ -983,13 +983,16 @@ static void squeeze_blanks(char *s)
 }
 
 /* Is line an error report: gnuplot's "line N: ..." or any line that
- * contains "error"? */
+ * contains "error"?  Lines gnuplot marks "warning:" are not. */
 static int is_error_line(const char *line)
 {
     char lower[64];
     size_t i = 0;
     const char *p = line;
 
+    for (const char *q = line; *q; q++)
+        if (strncasecmp(q, "warning:", 8) == 0)
+            return 0;
     for (const char *q = line; *q; q++) {
         if (strncasecmp(q, "error", 5) == 0)
             return 1;
@@ -1043,6 +1046,9 @@ static pid_t spawn_gnuplot(int stdin_fd, int other_fd, FILE *err)
     /* gnuplot draws on stdout after "cannot open file": keep it off ours */
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, fileno(err), 2);
+    /* Without a UTF-8 locale (env -i, ssh, cron) gnuplot cannot convert
+     * the text of its default fonts and warns on every run. */
+    setenv("LC_ALL", "C.UTF-8", 1);
     rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc == ENOENT)

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,14 @@ typedef struct {
 } result;
 
 static const char *bin_dir;     /* folder of this executable */
+
+/* SIGINT or SIGTERM: the run in progress is abandoned, not kept. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
 
 /* DIR/FILE in a new string. */
 static char *path_in(const char *dir, const char *file)
@@ -565,7 +574,8 @@ static void run_to_file(nn_pipeline *p, const char *path)
     nn_pipeline_start(p, bin_dir, fd);
     close(fd);
     if (nn_pipeline_wait(p) < 0)
-        nn_die(0, "the pipeline failed; see the messages above");
+        nn_die(0, stop_signal ? "interrupted" :
+               "the pipeline failed; see the messages above");
 }
 
 /* ---- progress and results --------------------------------------------- */
@@ -725,6 +735,11 @@ static void run_training(nn_pipeline *p, const experiment *e,
     snprintf(r.name, sizeof r.name, "the output of nn-train");
     for (;;) {
         int got = nn_reader_next(&r);
+        if (got < 0 && r.interrupted) {
+            nn_pipeline_kill(p, SIGTERM);
+            nn_pipeline_wait(p);
+            nn_die(0, "interrupted");
+        }
         if (got < 0) {
             nn_pipeline_wait(p);
             nn_die(0, "%s: record %llu: %s", r.name,
@@ -753,7 +768,8 @@ static void run_training(nn_pipeline *p, const experiment *e,
     if (fclose(out) != 0)
         nn_die(errno, "cannot write '%s'", metrics);
     if (nn_pipeline_wait(p) < 0)
-        nn_die(0, "the pipeline failed; see the messages above");
+        nn_die(0, stop_signal ? "interrupted" :
+               "the pipeline failed; see the messages above");
     nn_reader_close(&r);
     free(metrics);
 }
@@ -1094,6 +1110,13 @@ int main(int argc, char **argv)
         nn_die(ENOMEM, "cannot hold the results");
     if (mkdir(g.runs_dir, 0755) < 0 && errno != EEXIST)
         nn_die(errno, "cannot create '%s'", g.runs_dir);
+    /* On SIGINT or SIGTERM, stop the stages and remove the unfinished
+     * run folder (nn_die does) instead of leaving it behind. */
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    nn_record_set_stop(&stop_signal);
+    nn_pipeline_set_stop(&stop_signal);
     atexit(remove_tmp_dir);
 
     for (int i = 0; i < n_exps; i++) {
