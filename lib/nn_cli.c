@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "nn_err.h"
+#include "nn_image.h"
 #include "nn_io.h"
 #include "nn_log.h"
 
@@ -57,10 +58,17 @@ void nn_cli_common(int opt)
                            (int)strcspn(typed, "="), typed);
         nn_usage_error("option '-%c' requires a value", optopt);
     }
-    default:
+    default: {
+        /* a long option given a value it does not take (--help=x) also
+         * sets optopt: name it as typed */
+        const char *typed = saved_argv[optind - 1];
+        if (strncmp(typed, "--", 2) == 0 && strchr(typed, '='))
+            nn_usage_error("option '%.*s' takes no value",
+                           (int)strcspn(typed, "="), typed);
         if (optopt && optopt < NN_OPT_DEBUG)
             nn_usage_error("unknown option '-%c'", optopt);
-        nn_usage_error("unknown option '%s'", saved_argv[optind - 1]);
+        nn_usage_error("unknown option '%s'", typed);
+    }
     }
 }
 
@@ -114,6 +122,10 @@ void nn_cli_size(const char *name, const char *arg, int *width, int *height)
         goto bad;
     if (w < 1 || w > 65535 || h < 1 || h > 65535)
         goto bad;
+    if ((int64_t)w * h > NN_IMAGE_MAX_PIXELS)
+        nn_usage_error("invalid size '%s' for %s: %ld x %ld pixels is over "
+                       "the limit of %lld", text, name, w, h,
+                       (long long)NN_IMAGE_MAX_PIXELS);
     *width = (int)w;
     *height = (int)h;
     return;

@@ -44,7 +44,10 @@ long long nn_cli_int(const char *name, const char *arg, long long min,
 double nn_cli_double(const char *name, const char *arg, double min,
                      double max);
 
-/* Parse "WxH" (both in 1..65535), or exit with 2. */
+/*
+ * Parse "WxH" (both in 1..65535, at most NN_IMAGE_MAX_PIXELS pixels),
+ * or exit with 2.
+ */
 void nn_cli_size(const char *name, const char *arg, int *width, int *height);
 
 #endif

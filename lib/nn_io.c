@@ -62,6 +62,7 @@ void nn_io_refuse_terminal(void)
 int nn_atomic_open(nn_atomic_file *f, const char *path)
 {
     size_t n = strlen(path);
+    struct stat st;
     int fd;
 
     memset(f, 0, sizeof *f);
@@ -72,6 +73,21 @@ int nn_atomic_open(nn_atomic_file *f, const char *path)
         free(f->tmp_path);
         errno = ENOMEM;
         return -1;
+    }
+    /* A device or FIFO (/dev/null, /dev/stdout) is written in place:
+     * renaming a temporary over it would replace the device node. */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+        !S_ISDIR(st.st_mode)) {
+        snprintf(f->tmp_path, n + 16, "%s", path);
+        f->in_place = 1;
+        f->fp = fopen(path, "wb");
+        if (!f->fp) {
+            int err = errno;
+            nn_atomic_abort(f);
+            errno = err;
+            return -1;
+        }
+        return 0;
     }
     snprintf(f->tmp_path, n + 16, "%s.tmp-XXXXXX", path);
     fd = mkstemp(f->tmp_path);
@@ -102,6 +118,18 @@ int nn_atomic_commit(nn_atomic_file *f)
 {
     int rc = 0;
 
+    if (f->in_place) {
+        /* nothing to sync or rename */
+        if (fflush(f->fp) != 0 || ferror(f->fp))
+            rc = -1;
+        if (fclose(f->fp) != 0)
+            rc = -1;
+        f->fp = NULL;
+        int err = errno;
+        nn_atomic_abort(f);
+        errno = err;
+        return rc;
+    }
     if (fflush(f->fp) != 0 || ferror(f->fp) || fsync(fileno(f->fp)) != 0)
         rc = -1;
     if (fclose(f->fp) != 0)
@@ -125,7 +153,7 @@ void nn_atomic_abort(nn_atomic_file *f)
 {
     if (f->fp)
         fclose(f->fp);
-    if (f->tmp_path) {
+    if (f->tmp_path && !f->in_place) {
         unlink(f->tmp_path);
         nn_err_forget(f->tmp_path);
     }
@@ -148,4 +176,26 @@ int nn_io_remove_tree(const char *path)
         errno != ENOENT)
         return -1;
     return 0;
+}
+
+void nn_io_check_output(const char *option, const char *path)
+{
+    struct stat st;
+    char *dir = strdup(path), *slash;
+
+    if (!dir)
+        nn_die(ENOMEM, "cannot check '%s'", path);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        nn_usage_error("%s '%s' is a folder; name a file", option, path);
+    slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    if (access(dir, W_OK) < 0)
+        nn_usage_error("%s '%s': cannot write in folder '%s': %s", option,
+                       path, dir, strerror(errno));
+    free(dir);
 }

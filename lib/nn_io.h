@@ -24,16 +24,27 @@ void nn_io_refuse_terminal(void);
 /*
  * An output file written under a temporary name in the same folder and
  * renamed over path by nn_atomic_commit().  If the program dies first,
- * the temporary is removed (see nn_err_cleanup_path).
+ * the temporary is removed (see nn_err_cleanup_path).  An existing path
+ * that is a device or a FIFO, such as /dev/null, is written in place:
+ * then in_place is 1 and tmp_path is a copy of path.
  */
 typedef struct {
     FILE *fp;
     char *path;
-    char *tmp_path;
+    char *tmp_path;             /* where to write; path when in_place */
+    int in_place;
 } nn_atomic_file;
 
 /* Returns 0, or -1 with errno set. */
 int nn_atomic_open(nn_atomic_file *f, const char *path);
+
+/*
+ * Exit with 2 when path cannot be an output file: it is a folder, or
+ * its folder is missing or not writable.  option names the option in
+ * the message.  Checked before work starts, so that a long run does
+ * not fail at its end.
+ */
+void nn_io_check_output(const char *option, const char *path);
 
 /* fsync, close and rename.  Returns 0, or -1 with errno set. */
 int nn_atomic_commit(nn_atomic_file *f);

@@ -2,6 +2,7 @@
 #include "nn_model_io.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -227,6 +228,34 @@ static uint64_t stored_bytes(const msgpack_object *list)
     return total;
 }
 
+/*
+ * Every value of the model's tensors is finite, and every running
+ * variance is not negative: a model that breaks either predicts NaN.
+ */
+static int check_values(nn_model *model, char *err, size_t len)
+{
+    int f64 = nn_model_get_config(model)->dtype == NN_F64;
+
+    for (size_t b = 0; b < 2; b++) {
+        size_t n = b ? nn_model_n_buffers(model) : nn_model_n_params(model);
+        for (size_t t = 0; t < n; t++) {
+            nn_param *p = b ? nn_model_buffer(model, t)
+                            : nn_model_param(model, t);
+            int variance = strstr(p->name, "Var") != NULL;
+            for (size_t i = 0; i < p->size; i++) {
+                double v = f64 ? ((const double *)p->value)[i]
+                               : ((const float *)p->value)[i];
+                if (!isfinite(v) || (variance && v < 0)) {
+                    snprintf(err, len, "tensor '%s' holds %g at %zu",
+                             p->name, v, i);
+                    return -1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
 int nn_model_from_record(const msgpack_object *rec, nn_saved_model *out,
                          char *err, size_t len)
 {
@@ -249,6 +278,8 @@ int nn_model_from_record(const msgpack_object *rec, nn_saved_model *out,
         return fail(err, len, "model dtype must be f32 or f64");
     if (get_name(rec, "bn_mode", name, sizeof name) < 0)
         return fail(err, len, "missing field 'bn_mode'");
+    if (strcmp(name, "batch") != 0 && strcmp(name, "running") != 0)
+        return fail(err, len, "field 'bn_mode' must be running or batch");
     cfg.bn_mode = strcmp(name, "batch") == 0 ? NN_BN_BATCH : NN_BN_RUNNING;
     hidden = nn_map_get(rec, "hidden");
     if (!hidden || hidden->type != MSGPACK_OBJECT_ARRAY ||
@@ -296,7 +327,8 @@ int nn_model_from_record(const msgpack_object *rec, nn_saved_model *out,
         nn_unpack_tensor_list(nn_map_get(rec, "buffers"),
                               nn_model_buffer_getter, out->model,
                               nn_model_n_buffers(out->model), cfg.dtype, err,
-                              len) < 0) {
+                              len) < 0 ||
+        check_values(out->model, err, len) < 0) {
         nn_model_free(out->model);
         out->model = NULL;
         return -1;

@@ -1,4 +1,5 @@
 /* Start pipelines of programs and collect their exit statuses. */
+#define _GNU_SOURCE             /* pipe2 */
 #include "nn_pipeline.h"
 
 #include <errno.h>
@@ -118,7 +119,7 @@ static void exec_stage(const nn_stage *s, const char *bin_dir)
 
 void nn_pipeline_start(nn_pipeline *p, const char *bin_dir, int out_fd)
 {
-    int in_fd = open("/dev/null", O_RDONLY);
+    int in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
     if (in_fd < 0)
         nn_die(errno, "cannot open /dev/null");
@@ -126,7 +127,9 @@ void nn_pipeline_start(nn_pipeline *p, const char *bin_dir, int out_fd)
     for (int i = 0; i < p->n; i++) {
         int fds[2] = {-1, -1};
         int last = i == p->n - 1;
-        if (!last && pipe(fds) < 0)
+        /* close-on-exec: no stage may hold another stage's pipe open,
+         * or a reader that dies would never send its writer SIGPIPE */
+        if (!last && pipe2(fds, O_CLOEXEC) < 0)
             nn_die(errno, "cannot create a pipe");
         p->pids[i] = fork();
         if (p->pids[i] < 0)
@@ -162,7 +165,9 @@ int nn_pipeline_wait(nn_pipeline *p)
         p->pids[i] = 0;
         int sigpipe = WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE;
         int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        if (!ok && !sigpipe) {
+        if (!ok && !sigpipe && failed < 0) {
+            /* the first failure is the cause: later stages fail on
+             * the input it cut short */
             failed = i;
             code = WIFEXITED(status) ? WEXITSTATUS(status)
                                      : 128 + WTERMSIG(status);

@@ -49,7 +49,7 @@ void nn_pipeline_start(nn_pipeline *p, const char *bin_dir, int out_fd);
 /*
  * Wait for every stage.  A stage killed by SIGPIPE only stopped
  * because a later one did, so it is not a failure.  Returns 0, or -1
- * after logging which stage failed and how.
+ * after logging the first stage that failed and how.
  */
 int nn_pipeline_wait(nn_pipeline *p);
 

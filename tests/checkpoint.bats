@@ -197,6 +197,6 @@ rejects_resume() {
 @test "checkpoint to a missing folder fails" {
     make_batches "$D/training" 1 100 0 "$T/batches"
     run --separate-stderr nn-train -q -l 8 --checkpoint "$T/none/checkpoint.nn" "$T/batches"
-    [ "$status" -eq 1 ]
-    [ "$stderr" = "nn-train: cannot write the checkpoint '$T/none/checkpoint.nn': No such file or directory" ]
+    [ "$status" -eq 2 ]
+    [ "${stderr%%$'\n'*}" = "nn-train: --checkpoint '$T/none/checkpoint.nn': cannot write in folder '$T/none': No such file or directory" ]
 }

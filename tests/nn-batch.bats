@@ -121,13 +121,13 @@ setup() {
 
 @test "nn-batch rejects mixed shapes" {
     pack '[header(), sample("x", 0, [1, 2, 1]), sample("y", 1, [2, 1, 1])]' >"$BATS_TEST_TMPDIR/in"
-    fails_with "nn-batch: '$BATS_TEST_TMPDIR/in': record 3: sample 'y' has shape [2,1,1], other samples [1,2,1]: resize them first" \
+    fails_with "nn-batch: '$BATS_TEST_TMPDIR/in': record 3: sample 'y' has shape [2,1,1], other samples [1,2,1]: give them one size and channel count first (nn-resize WxH --grayscale)" \
         nn-batch -q 4 "$BATS_TEST_TMPDIR/in"
 }
 
 @test "nn-batch rejects shapes across batches" {
     pack '[header(), sample("x", 0, [1, 2, 3]), sample("y", 1, [1, 2, 1])]' >"$BATS_TEST_TMPDIR/in"
-    fails_with "nn-batch: '$BATS_TEST_TMPDIR/in': record 3: sample 'y' has shape [1,2,1], other samples [1,2,3]: resize them first" \
+    fails_with "nn-batch: '$BATS_TEST_TMPDIR/in': record 3: sample 'y' has shape [1,2,1], other samples [1,2,3]: give them one size and channel count first (nn-resize WxH --grayscale)" \
         nn-batch -q 1 "$BATS_TEST_TMPDIR/in"
 }
 

@@ -290,8 +290,18 @@ train() {
 }
 
 @test "nn-train rejects unwritable --save path" {
-    fails_with "nn-train: cannot write the model to '$BATS_TEST_TMPDIR/none/model.nn': No such file or directory" \
+    # Checked before training starts, so a long run cannot fail at its end.
+    check_usage_error "nn-train: --save '$BATS_TEST_TMPDIR/none/model.nn': cannot write in folder '$BATS_TEST_TMPDIR/none': No such file or directory" \
         nn-train -q -m one-layer --save "$BATS_TEST_TMPDIR/none/model.nn" "$D/batches"
+}
+
+@test "nn-train refuses to overwrite its inputs" {
+    check_usage_error "nn-train: --save would overwrite the --dev file '$D/batches'" \
+        nn-train -q --dev "$D/batches" --save "$D/batches" "$D/batches"
+    check_usage_error "nn-train: --save and --checkpoint name the same file '$BATS_TEST_TMPDIR/m'" \
+        nn-train -q --save "$BATS_TEST_TMPDIR/m" --checkpoint "$BATS_TEST_TMPDIR/m" "$D/batches"
+    check_usage_error "nn-train: --save '$BATS_TEST_TMPDIR' is a folder; name a file" \
+        nn-train -q --save "$BATS_TEST_TMPDIR" "$D/batches"
 }
 
 @test "nn-train exits quietly on closed pipe" {

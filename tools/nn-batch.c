@@ -125,7 +125,8 @@ static void add(const nn_reader *r, batch *b, const nn_sample *s,
                    opt->size);
     } else if (memcmp(b->shape, s->image.shape, sizeof b->shape) != 0) {
         nn_reader_die(r, "sample '%.*s' has shape [%lld,%lld,%lld], other "
-                      "samples [%lld,%lld,%lld]: resize them first",
+                      "samples [%lld,%lld,%lld]: give them one size and "
+                      "channel count first (nn-resize WxH --grayscale)",
                       (int)s->id_len, s->id, (long long)s->image.shape[0],
                       (long long)s->image.shape[1],
                       (long long)s->image.shape[2], (long long)b->shape[0],

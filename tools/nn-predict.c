@@ -253,6 +253,9 @@ int main(int argc, char **argv)
             if (nn_reader_sample(&in.r, &s) < 0)
                 nn_reader_die(&in.r, "%s", in.r.err);
             add_sample(&p, &in.r, &s);
+        } else if (in.r.type == NN_REC_BATCH) {
+            nn_reader_die(&in.r, "got a batch record: nn-predict reads "
+                          "samples; give it the stream before nn-batch");
         } else {
             nn_writer_raw(&w, in.r.raw, in.r.raw_len);
         }

@@ -6,6 +6,7 @@
  * runs/<id>/: pipeline.sh, dev.nn, metrics.nn, model.nn, summary.json.
  * After the last experiment it prints a table comparing them all.
  */
+#define _GNU_SOURCE             /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,7 +34,9 @@ static const char usage[] =
     "of the original ruby-neural-nets tool.  Values follow '=' or come as\n"
     "the next argument; booleans also accept a bare --flag.  Each run goes\n"
     "to runs/<id>/, replacing an earlier run of the same id; a table of\n"
-    "all runs is printed on standard output at the end.\n"
+    "all runs is printed on standard output at the end.  In it, avoidable\n"
+    "bias is 1 - training accuracy and variance is training minus dev\n"
+    "accuracy, negative when the dev set does better.\n"
     "\n"
     "Experiments:\n"
     "  -e, --experiment          start another experiment; its flags start\n"
@@ -110,7 +113,8 @@ static const char usage_training[] =
     "  --debug[=BOOL]            debug logs from every stage [false]\n"
     "\n"
     "The modes 'byebug' of the original mean 'exception' here.  A failing\n"
-    "stage makes nn-run exit with 1.\n"
+    "training stage makes nn-run exit with 1; failing to draw the charts\n"
+    "or the page only warns.\n"
     "\n";
 
 #define MAX_TRACKS 16
@@ -331,11 +335,34 @@ static int parse_number(const char *name, const char *v, experiment *e)
     return 1;
 }
 
+/* Ids name folders and appear in pages: letters, digits and -_.+=,@ */
 static void check_exp_id(const char *id)
 {
-    if (!*id || strchr(id, '/') || id[0] == '.' || strlen(id) > 200)
-        nn_usage_error("invalid value '%s' for --exp-id: expected a plain "
-                       "name", id);
+    static const char allowed[] = "abcdefghijklmnopqrstuvwxyz"
+                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789-_.+=,@";
+
+    if (!*id || id[0] == '.' || strlen(id) > 200 ||
+        strspn(id, allowed) != strlen(id))
+        nn_usage_error("invalid value '%s' for --exp-id: expected letters, "
+                       "digits and -_.+=,@, not starting with '.'", id);
+}
+
+/* Hidden sizes: nothing, or positive integers separated by commas. */
+static const char *check_layers(const char *list)
+{
+    const char *p = list;
+
+    while (*p) {
+        char *end;
+        long units = strtol(p, &end, 10);
+        if (end == p || units < 1 || units > (1 << 20) ||
+            (*end && *end != ','))
+            nn_usage_error("invalid value '%s' for --layers: expected "
+                           "comma-separated positive integers", list);
+        p = *end ? end + 1 : end;
+    }
+    return list;
 }
 
 /* Parse one "--name[=value]" argument at argv[*i] into e or g. */
@@ -361,7 +388,7 @@ static void parse_flag(int argc, char **argv, int *i, experiment *e,
     else if (IS("dump-minibatches")) e->dump_minibatches = BOOL();
     else if (IS("debug")) g->debug = BOOL();
     else if (IS("dataset")) e->dataset = VALUE();
-    else if (IS("layers")) e->layers = VALUE();
+    else if (IS("layers")) e->layers = check_layers(VALUE());
     else if (IS("exp-id")) check_exp_id(e->exp_id = VALUE());
     else if (IS("runs-dir")) g->runs_dir = VALUE();
     else if (IS("model-seed"))
@@ -371,9 +398,14 @@ static void parse_flag(int argc, char **argv, int *i, experiment *e,
     else if (IS("instability-checks"))
         g->instability_mode = check_mode(name, VALUE());
     else if (IS("track-layer")) {
+        const char *v = VALUE(), *comma = strchr(v, ',');
         if (e->n_tracks == MAX_TRACKS)
             nn_usage_error("--track-layer: at most %d", MAX_TRACKS);
-        e->tracks[e->n_tracks++] = VALUE();
+        if (!comma || comma == v)
+            nn_usage_error("invalid value '%s' for --track-layer: expected "
+                           "NAME,UNITS", v);
+        nn_cli_int("--track-layer", comma + 1, 1, 1 << 20);
+        e->tracks[e->n_tracks++] = v;
     } else if (IS("data-loader") || IS("loss") || IS("accuracy")) {
         /* Only the original's default classes exist here. */
         static const char *const numo[] = {"Numo", "CrossEntropy",
@@ -567,7 +599,7 @@ static void build_training(nn_pipeline *p, const experiment *e,
 /* Run a pipeline whose output goes to a file. */
 static void run_to_file(nn_pipeline *p, const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
     if (fd < 0)
         nn_die(errno, "cannot create '%s'", path);
@@ -723,7 +755,7 @@ static void run_training(nn_pipeline *p, const experiment *e,
     nn_reader r;
     FILE *out;
 
-    if (pipe(fds) < 0)
+    if (pipe2(fds, O_CLOEXEC) < 0)
         nn_die(errno, "cannot create a pipe");
     nn_pipeline_start(p, bin_dir, fds[1]);
     close(fds[1]);
@@ -913,7 +945,7 @@ static void draw_report(const char *out, char *const *run_dirs, int n)
 {
     nn_pipeline p = {0};
     nn_stage *s = nn_pipeline_add(&p, "nn-report");
-    int fd = open("/dev/null", O_WRONLY);
+    int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
     nn_stage_add(s, "-q");
     nn_stage_add(s, "--charts");
@@ -1001,6 +1033,9 @@ static void run_experiment(const experiment *e, const globals *g,
         run_to_file(&test, path_in(tmp_dir, "test.nn"));
     run_training(&train, e, tmp_dir, res);
     write_summary(tmp_dir, e, seed, res, now_s() - t0);
+    /* draw before publishing: the folder appears with its page */
+    char *dirs[] = {tmp_dir};
+    draw_report(NULL, dirs, 1);
 
     /* swap the finished run in, then delete the one it replaces */
     char old_dir[PATH_MAX + 8];
@@ -1012,8 +1047,6 @@ static void run_experiment(const experiment *e, const globals *g,
     tmp_dir_path = NULL;
     nn_err_forget(tmp_dir);
     remove_run_dir(old_dir);
-    char *dirs[] = {final_dir};
-    draw_report(NULL, dirs, 1);
     if (res->has_dev && nn_log_get_level() <= NN_LOG_INFO)
         print_confusion(res);
     nn_log_info("[%s] done in %.1fs: training_accuracy=%.4f%s, results in "
@@ -1043,10 +1076,15 @@ static void put_percent(double fraction, int present)
  */
 static void print_table(const result *res, int n)
 {
+    int test = 0;
+
+    for (int i = 0; i < n; i++)
+        test |= res[i].has_test;
     printf("| experiment | # parameters | params/samples | training cost "
            "| training accuracy | dev cost | dev accuracy | early stop "
-           "epoch | avoidable bias | variance |\n"
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+           "epoch | avoidable bias | variance |%s\n"
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|%s\n",
+           test ? " test accuracy |" : "", test ? "---:|" : "");
     for (int i = 0; i < n; i++) {
         const result *r = &res[i];
         printf("| %s | %lld | %.2f | %.4f |", r->id, r->parameters,
@@ -1064,6 +1102,8 @@ static void print_table(const result *res, int n)
             printf(" - |");
         put_percent(1 - r->accuracy, 1);
         put_percent(r->accuracy - r->dev_accuracy, r->has_dev);
+        if (test)
+            put_percent(r->test_accuracy, r->has_test);
         putchar('\n');
     }
 }
@@ -1101,8 +1141,12 @@ int main(int argc, char **argv)
     n_exps = parse_args(argc, argv, exps, &g);
     if (g.debug)
         nn_log_set_level(NN_LOG_DEBUG);
-    for (int i = 0; i < n_exps; i++)
+    for (int i = 0; i < n_exps; i++) {
         cap += (int)exps[i].training_times;
+        if (exps[i].stop_early && !exps[i].eval_dev)
+            nn_usage_error("--stop-early needs the dev set: it cannot go "
+                           "with --eval-dev=false");
+    }
     if (cap > MAX_EXPERIMENTS * 8)
         nn_usage_error("more than %d runs in one command", MAX_EXPERIMENTS * 8);
     results = calloc(cap, sizeof *results);
@@ -1115,6 +1159,9 @@ int main(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_stop_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A closed stderr (nn-run ... 2>&1 | head) must not kill the run
+     * halfway; the stages reset SIGPIPE for themselves. */
+    signal(SIGPIPE, SIG_IGN);
     nn_record_set_stop(&stop_signal);
     nn_pipeline_set_stop(&stop_signal);
     atexit(remove_tmp_dir);

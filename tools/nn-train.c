@@ -408,6 +408,35 @@ static int parse_training_option(int c, options *opt)
     }
 }
 
+/*
+ * Outputs must be writable, distinct from each other and from the
+ * inputs, so a run can neither fail at its end nor overwrite its data.
+ * (--checkpoint and --resume may name one file: that is how a run
+ * continues.)
+ */
+static void check_outputs(const options *opt)
+{
+    const char *outs[][2] = {{"--save", opt->save_path},
+                             {"--checkpoint", opt->checkpoint_path},
+                             {"--profile", opt->profile_path}};
+    const char *ins[][2] = {{"--dev", opt->dev_path},
+                            {"--test", opt->test_path}};
+
+    for (int i = 0; i < 3; i++) {
+        if (!outs[i][1])
+            continue;
+        nn_io_check_output(outs[i][0], outs[i][1]);
+        for (int j = 0; j < 3; j++)
+            if (j != i && outs[j][1] && strcmp(outs[i][1], outs[j][1]) == 0)
+                nn_usage_error("%s and %s name the same file '%s'",
+                               outs[i][0], outs[j][0], outs[i][1]);
+        for (int j = 0; j < 2; j++)
+            if (ins[j][1] && strcmp(outs[i][1], ins[j][1]) == 0)
+                nn_usage_error("%s would overwrite the %s file '%s'",
+                               outs[i][0], ins[j][0], outs[i][1]);
+    }
+}
+
 static void parse_args(int argc, char **argv, options *opt)
 {
     int c;
@@ -457,7 +486,16 @@ static void parse_args(int argc, char **argv, options *opt)
     if (opt->stop_early && !opt->dev_path)
         nn_usage_error("--stop-early needs --dev: early stopping watches "
                        "the dev cost");
+    check_outputs(opt);
 }
+
+static const char *const init_names[] = {
+    [NN_INIT_GLOROT_NORMAL] = "glorot-normal",
+    [NN_INIT_GLOROT_UNIFORM] = "glorot-uniform",
+    [NN_INIT_KAIMING] = "kaiming"};
+static const char *const optimizer_names[] = {
+    [NN_OPT_ADAM] = "adam", [NN_OPT_CONSTANT] = "constant",
+    [NN_OPT_EXP_DECAY] = "exponential-decay"};
 
 /* The options that change the trained weights, as one line. */
 static void describe_settings(const options *o, char *buf, size_t len)
@@ -468,16 +506,18 @@ static void describe_settings(const options *o, char *buf, size_t len)
         n += snprintf(buf + n, len - n, "%s%d", i ? "," : "",
                       o->model.hidden[i]);
     if (n < (int)len)
-        snprintf(buf + n, len - n, " activation=%s init=%d dropout=%.17g "
-                 "bn=%d precision=%d seed=%llu optimizer=%d "
-                 "learning_rate=%.17g decay=%.17g weight_decay=%.17g "
+        snprintf(buf + n, len - n, " activation=%s init=%s dropout=%g "
+                 "bn=%s precision=%d seed=%llu optimizer=%s "
+                 "learning_rate=%.17g decay=%g weight_decay=%.17g "
                  "patience=%d stop_early=%d",
-                 nn_activation_name(o->model.activation), (int)o->model.init,
-                 o->model.dropout, (int)o->model.bn_mode,
+                 nn_activation_name(o->model.activation),
+                 init_names[o->model.init], o->model.dropout,
+                 o->model.bn_mode == NN_BN_RUNNING ? "running" : "batch",
                  o->model.dtype == NN_F64 ? 64 : 32,
-                 (unsigned long long)o->model.seed, (int)o->optim.kind,
-                 o->optim.learning_rate, o->optim.decay, o->weight_decay,
-                 o->patience, o->stop_early);
+                 (unsigned long long)o->model.seed,
+                 optimizer_names[o->optim.kind], o->optim.learning_rate,
+                 o->optim.decay, o->weight_decay, o->patience,
+                 o->stop_early);
 }
 
 /* ---- data ------------------------------------------------------------- */
@@ -527,7 +567,9 @@ static void load_samples(const char *path, const nn_header *classes,
     }
     nn_reader_close(&r);
     if (set->n == 0)
-        nn_die(0, "'%s': no sample records", path);
+        nn_die(0, "'%s': no sample records: the partition is empty (a "
+               "class needs at least 4 images to give one dev sample)",
+               path);
 }
 
 /*
@@ -837,10 +879,16 @@ static void build_model(run *run, const nn_reader *r, const nn_tensor *t)
     run->n_inputs = (int)(t->n_bytes / nn_dtype_size(t->dtype) / t->shape[0]);
     opt->model.n_inputs = run->n_inputs;
     opt->model.n_classes = run->header.n_classes;
+    if (run->header.n_classes < 2)
+        nn_reader_die(r, "the stream has %d class; a classifier needs at "
+                      "least 2", run->header.n_classes);
     run->model = nn_model_create(&opt->model);
     if (!run->model)
         nn_reader_die(r, "cannot build a network for %d inputs and %d "
-                      "classes", run->n_inputs, run->header.n_classes);
+                      "classes: out of memory for its %s layers",
+                      run->n_inputs, run->header.n_classes,
+                      opt->model.arch == NN_ARCH_ONE_LAYER ? "one-layer"
+                      : "hidden");
     if (opt->stop_early && !(run->best = nn_model_create(&opt->model)))
         nn_die(ENOMEM, "cannot hold the best weights");
     run->optim = nn_optim_create(&opt->optim, run->model);
@@ -932,6 +980,8 @@ static int load_batch(run *run, const nn_reader *r, nn_tensor *t)
     if (t->dtype == NN_U8 && nn_map_get(r->obj, "scale") &&
         nn_field_double(r->obj, "scale", &scale, err, sizeof err) < 0)
         nn_reader_die(r, "batch: %s", err);
+    if (!(scale > 0 && isfinite(scale)))
+        nn_reader_die(r, "batch: scale %g is not a positive number", scale);
     if (to_model_dtype(run->opt.model.dtype, t->dtype, t->data, n, scale,
                        run->x) < 0)
         nn_reader_die(r, "batch: NaN or infinity in the input data");
