@@ -32,6 +32,7 @@ void nn_cli_init(int argc, char **argv, const char *usage)
     nn_err_set_program(argv[0]);
     opterr = 0;
     nn_io_init();
+    nn_err_catch_signals();
 }
 
 void nn_cli_common(int opt)

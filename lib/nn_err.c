@@ -5,6 +5,7 @@
 #include "nn_err.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,33 @@ static void remove_temporaries(void)
             free(cleanup[i]);
             cleanup[i] = NULL;
         }
+    }
+}
+
+/*
+ * SIGINT, SIGTERM and SIGHUP: remove the registered temporaries (unlink
+ * and rmdir are safe in a handler; a folder is removed only if empty),
+ * then die of the signal as the default action would.
+ */
+static void on_fatal_signal(int sig)
+{
+    for (int i = 0; i < MAX_CLEANUP; i++)
+        if (cleanup[i] && unlink(cleanup[i]) < 0)
+            rmdir(cleanup[i]);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void nn_err_catch_signals(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction old;
+        /* keep a signal the caller's parent chose to ignore ignored */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        signal(sigs[i], on_fatal_signal);
     }
 }
 

@@ -43,4 +43,11 @@ void nn_warn(const char *fmt, ...) NN_PRINTF(1, 2);
 void nn_err_cleanup_path(const char *path);
 void nn_err_forget(const char *path);
 
+/*
+ * Remove the registered paths on SIGINT, SIGTERM and SIGHUP too, then
+ * end by the signal.  nn_cli_init calls it; a program that handles one
+ * of these signals itself installs its handler afterwards.
+ */
+void nn_err_catch_signals(void);
+
 #endif

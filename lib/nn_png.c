@@ -15,11 +15,23 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "nn_err.h"
+
 #define PNG_SIGNATURE_BYTES 8
 #define TEMP_NAME_ATTEMPTS 100
+
+/*
+ * Before it reads any pixel data, libpng allocates two row buffers of up
+ * to 8 bytes per pixel (16-bit RGBA) and clears one of them, so the width
+ * in a 70-byte header decides how much memory is used.  2^20 pixels keeps
+ * each buffer at 8 MiB.  Wider images are rejected like ones over
+ * NN_IMAGE_MAX_PIXELS.
+ */
+#define MAX_WIDTH ((png_uint_32)1 << 20)
 
 /* Shared by libpng's I/O and error callbacks through its user pointers. */
 struct png_stream {
@@ -153,10 +165,11 @@ static int read_signature(FILE *fp, char *err, size_t err_len)
  * channel is stripped after expansion, which also removes the one that
  * palette expansion builds from a tRNS chunk.
  */
-static void request_8bit_layout(png_structp png, png_infop info)
+static int request_8bit_layout(png_structp png, png_infop info)
 {
     int color_type = png_get_color_type(png, info);
     int bit_depth = png_get_bit_depth(png, info);
+    int n_passes;
 
     if (color_type == PNG_COLOR_TYPE_PALETTE)
         png_set_palette_to_rgb(png);
@@ -165,8 +178,9 @@ static void request_8bit_layout(png_structp png, png_infop info)
     if (bit_depth == 16)
         png_set_scale_16(png);                  /* round(v * 255 / 65535) */
     png_set_strip_alpha(png);
-    png_set_interlace_handling(png);
+    n_passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
+    return n_passes;
 }
 
 static int decode(FILE *fp, nn_image *out, char *err, size_t err_len)
@@ -175,10 +189,9 @@ static int decode(FILE *fp, nn_image *out, char *err, size_t err_len)
     png_structp png;
     png_infop info;
     uint8_t *volatile data = NULL;
-    png_bytep *volatile rows = NULL;
     png_uint_32 width, height, y;
     size_t row_bytes;
-    int channels;
+    int channels, n_passes;
     char msg[64];
 
     png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &stream,
@@ -194,7 +207,6 @@ static int decode(FILE *fp, nn_image *out, char *err, size_t err_len)
         return -1;
     }
     if (setjmp(png_jmpbuf(png))) {
-        free(rows);
         free(data);
         png_destroy_read_struct(&png, &info, NULL);
         return -1;
@@ -207,30 +219,36 @@ static int decode(FILE *fp, nn_image *out, char *err, size_t err_len)
      * checked below. */
     png_set_user_limits(png, (png_uint_32)NN_IMAGE_MAX_PIXELS,
                         (png_uint_32)NN_IMAGE_MAX_PIXELS);
+    /* Skip every chunk but IHDR, PLTE, tRNS, IDAT and IEND unread.  The
+     * decoder uses no other, and libpng 1.6.39 allocates and clears the
+     * length a text chunk claims, up to 2 GiB, before reading it. */
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
     png_read_info(png, info);
 
     width = png_get_image_width(png, info);
     height = png_get_image_height(png, info);
-    if ((int64_t)width * height > NN_IMAGE_MAX_PIXELS) {
+    if ((int64_t)width * height > NN_IMAGE_MAX_PIXELS || width > MAX_WIDTH) {
         snprintf(msg, sizeof msg, "image too large: %lux%lu pixels",
                  (unsigned long)width, (unsigned long)height);
         png_error(png, msg);
     }
 
-    request_8bit_layout(png, info);
+    n_passes = request_8bit_layout(png, info);
     channels = png_get_channels(png, info);
     row_bytes = png_get_rowbytes(png, info);
     if (png_get_bit_depth(png, info) != 8 || (channels != 1 && channels != 3)
         || row_bytes != (size_t)width * channels)
         png_error(png, "unsupported PNG layout");
 
+    /* Row by row rather than png_read_image, whose table of row
+     * pointers would be 8 bytes per row before any row is read.  Each
+     * Adam7 pass fills in its pixels over the earlier passes. */
     data = malloc(row_bytes * height);
-    rows = malloc(sizeof(png_bytep) * height);
-    if (data == NULL || rows == NULL)
+    if (data == NULL)
         png_error(png, "out of memory");
-    for (y = 0; y < height; y++)
-        rows[y] = data + y * row_bytes;
-    png_read_image(png, rows);
+    for (int pass = 0; pass < n_passes; pass++)
+        for (y = 0; y < height; y++)
+            png_read_row(png, data + y * row_bytes, NULL);
     /* Reads up to IEND, which checks the CRC of the last IDAT chunk and
      * leaves fp after this PNG. */
     png_read_end(png, NULL);
@@ -239,7 +257,6 @@ static int decode(FILE *fp, nn_image *out, char *err, size_t err_len)
     out->height = (int)height;
     out->channels = channels;
     out->data = data;
-    free(rows);
     png_destroy_read_struct(&png, &info, NULL);
     return 0;
 }
@@ -366,11 +383,36 @@ static int create_temp(const char *path, char *tmp_path, size_t tmp_len)
     return -1;
 }
 
+/*
+ * Write to a device or FIFO (/dev/null, /dev/stdout) directly: renaming a
+ * temporary over it would replace the device node.
+ */
+static int write_in_place(const char *path, const nn_image *img, char *err,
+                          size_t err_len)
+{
+    FILE *fp = fopen(path, "wb");
+    int rc, saved_errno;
+
+    if (fp == NULL) {
+        set_err(err, err_len, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    rc = nn_png_write_fp(fp, img, err, err_len);
+    saved_errno = errno;
+    if (fclose(fp) != 0 && rc == 0) {
+        set_err(err, err_len, "write error: %s", strerror(errno));
+        return -1;
+    }
+    errno = saved_errno;
+    return rc;
+}
+
 int nn_png_write(const char *path, const nn_image *img, char *err,
                  size_t err_len)
 {
     size_t tmp_len = strlen(path) + sizeof ".tmp-XXXXXX";
     char *tmp_path;
+    struct stat st;
     FILE *fp;
     int fd, saved_errno;
 
@@ -378,6 +420,8 @@ int nn_png_write(const char *path, const nn_image *img, char *err,
         set_err(err, err_len, "invalid image");
         return -1;
     }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return write_in_place(path, img, err, err_len);
     tmp_path = malloc(tmp_len);
     if (tmp_path == NULL) {
         set_err(err, err_len, "out of memory");
@@ -390,6 +434,7 @@ int nn_png_write(const char *path, const nn_image *img, char *err,
         free(tmp_path);
         return -1;
     }
+    nn_err_cleanup_path(tmp_path);      /* removed if the program dies */
     fp = fdopen(fd, "wb");
     if (fp == NULL) {
         set_err(err, err_len, "cannot open temporary file: %s",
@@ -413,12 +458,14 @@ int nn_png_write(const char *path, const nn_image *img, char *err,
                 strerror(errno));
         goto fail;
     }
+    nn_err_forget(tmp_path);
     free(tmp_path);
     return 0;
 
 fail:
     saved_errno = errno;
     unlink(tmp_path);
+    nn_err_forget(tmp_path);
     free(tmp_path);
     errno = saved_errno;
     return -1;
