@@ -117,8 +117,7 @@ static int read_records(nn_reader *r, const char *path, int want,
     for (;;) {
         int got = nn_reader_next(r);
         if (got < 0) {
-            snprintf(err, len, "record %llu: %s",
-                     (unsigned long long)r->index, r->err);
+            nn_reader_error(r, err, len);
             return -1;
         }
         if (got == 0) {

@@ -348,15 +348,13 @@ int nn_model_load(const char *path, nn_saved_model *out, char *err,
         return -1;
     }
     if (nn_reader_next(&r) != 1) {
-        snprintf(err, len, "record %llu: %s", (unsigned long long)r.index,
-                 r.err);
+        nn_reader_error(&r, err, len);
         goto done;
     }
     for (;;) {
         int got = nn_reader_next(&r);
         if (got < 0) {
-            snprintf(err, len, "record %llu: %s",
-                     (unsigned long long)r.index, r.err);
+            nn_reader_error(&r, err, len);
             goto done;
         }
         if (got == 0) {

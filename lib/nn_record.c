@@ -35,29 +35,52 @@ static uint64_t load_be(const uint8_t *p, int n)
     return v;
 }
 
+/* Report a walk error and make the next walk start a new record. */
+static int walk_fail(nn_walk *w, char *err, size_t err_len, const char *fmt,
+                     ...) NN_PRINTF(4, 5);
+
+static int walk_fail(nn_walk *w, char *err, size_t err_len, const char *fmt,
+                     ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+    w->active = 0;
+    return -1;
+}
+
 /*
  * Walk one MessagePack object at p[0..n).  Returns 1 and sets *used to
  * its length when it is complete, 0 when more bytes are needed, and -1
  * with err set when a limit is exceeded or a byte is not MessagePack.
  * Containers are counted on a small stack instead of by recursion.
+ * After a 0, the next call resumes where this one stopped, with the
+ * same record starting at p (the buffer may have moved) and n larger,
+ * so a record arriving in many small reads is walked once, not once
+ * per read.
  */
-static int walk(const uint8_t *p, size_t n, size_t *used, char *err,
-                size_t err_len)
+static int walk(nn_walk *w, const uint8_t *p, size_t n, size_t *used,
+                char *err, size_t err_len)
 {
-    uint64_t pending[NN_MAX_DEPTH + 1];
-    uint64_t off = 0, n_objects = 0;
-    int top = 0;
-
-    pending[0] = 1;
+    if (!w->active) {
+        w->pending[0] = 1;
+        w->top = 0;
+        w->off = 0;
+        w->n_values = 1;        /* the record itself */
+        w->active = 1;
+    }
     for (;;) {
-        while (top >= 0 && pending[top] == 0)
-            top--;
-        if (top < 0)
+        while (w->top >= 0 && w->pending[w->top] == 0)
+            w->top--;
+        if (w->top < 0)
             break;
-        pending[top]--;
-        if (off >= n)
+        /* return for more bytes before changing any state */
+        if (w->off >= n)
             return 0;
 
+        uint64_t off = w->off;
         uint8_t b = p[off];
         uint64_t head = 1, body = 0, children = 0;
         int len_bytes = 0, extra = 0;
@@ -92,8 +115,8 @@ static int walk(const uint8_t *p, size_t n, size_t *used, char *err,
             case 0xdc: case 0xde: len_bytes = 2; break;       /* array16 map16 */
             case 0xdd: case 0xdf: len_bytes = 4; break;
             default:
-                snprintf(err, err_len, "invalid MessagePack byte 0x%02x", b);
-                return -1;
+                return walk_fail(w, err, err_len,
+                                 "invalid MessagePack byte 0x%02x", b);
             }
         }
         if (len_bytes) {
@@ -103,38 +126,40 @@ static int walk(const uint8_t *p, size_t n, size_t *used, char *err,
             uint64_t count = load_be(p + off + 1, len_bytes);
             head = 1 + len_bytes + extra;
             if (b >= 0xdc) {
-                if (count > NN_MAX_CONTAINER) {
-                    snprintf(err, err_len, "container of %llu entries is "
-                             "over the limit of %u",
-                             (unsigned long long)count, NN_MAX_CONTAINER);
-                    return -1;
-                }
+                if (count > NN_MAX_CONTAINER)
+                    return walk_fail(w, err, err_len, "container of %llu "
+                                     "entries is over the limit of %u",
+                                     (unsigned long long)count,
+                                     NN_MAX_CONTAINER);
                 children = b >= 0xde ? 2 * count : count;
             } else {
                 body = count;
             }
         }
+
+        /* the value's header is complete: take it */
+        w->pending[w->top]--;
         if (children) {
-            if (top == NN_MAX_DEPTH) {
-                snprintf(err, err_len, "nesting deeper than %d levels",
-                         NN_MAX_DEPTH);
-                return -1;
-            }
-            pending[++top] = children;
+            if (w->top == NN_MAX_DEPTH)
+                return walk_fail(w, err, err_len, "nesting deeper than %d "
+                                 "levels", NN_MAX_DEPTH);
+            w->pending[++w->top] = children;
         }
-        n_objects += 1 + children;
-        off += head + body;
-        if (off > NN_MAX_RECORD_BYTES || n_objects > NN_MAX_CONTAINER) {
-            snprintf(err, err_len, "record larger than the limit of %llu "
-                     "bytes or %u values",
-                     (unsigned long long)NN_MAX_RECORD_BYTES,
-                     NN_MAX_CONTAINER);
-            return -1;
-        }
+        /* a container's entries count when it claims them, so a huge
+         * claim fails before its entries arrive; they are not counted
+         * again when reached */
+        w->n_values += children;
+        w->off = off + head + body;
+        if (w->off > NN_MAX_RECORD_BYTES || w->n_values > NN_MAX_CONTAINER)
+            return walk_fail(w, err, err_len, "record larger than the limit "
+                             "of %llu bytes or %u values",
+                             (unsigned long long)NN_MAX_RECORD_BYTES,
+                             NN_MAX_CONTAINER);
     }
-    if (off > n)
+    if (w->off > n)
         return 0;
-    *used = (size_t)off;
+    *used = (size_t)w->off;
+    w->active = 0;
     return 1;
 }
 
@@ -504,7 +529,7 @@ static int validate(nn_reader *r)
 {
     const msgpack_object *o = r->obj;
     char err[160];
-    int64_t v;
+    int64_t v = 0;              /* read below even when the field is bad */
 
     switch (r->type) {
     case NN_REC_SAMPLE: {
@@ -552,8 +577,8 @@ int nn_reader_next(nn_reader *r)
             }
             return 0;
         }
-        int done = walk((const uint8_t *)r->buf + r->pos, r->len - r->pos,
-                        &used, r->err, sizeof r->err);
+        int done = walk(&r->walk, (const uint8_t *)r->buf + r->pos,
+                        r->len - r->pos, &used, r->err, sizeof r->err);
         if (done < 0) {
             r->index++;
             return -1;
@@ -618,6 +643,16 @@ void nn_reader_die(const nn_reader *r, const char *fmt, ...)
     va_end(ap);
     nn_die(0, "%s: record %llu: %s", r->name,
            (unsigned long long)r->index, msg);
+}
+
+const char *nn_reader_error(const nn_reader *r, char *buf, size_t len)
+{
+    if (r->index == 0)
+        snprintf(buf, len, "%s", r->err);
+    else
+        snprintf(buf, len, "record %llu: %s", (unsigned long long)r->index,
+                 r->err);
+    return buf;
 }
 
 int nn_reader_next_or_die(nn_reader *r)

@@ -48,12 +48,22 @@ typedef struct {
     char *experiment;           /* owned, may be NULL: id of a run */
 } nn_header;
 
+/* Where the structure walk stopped in a record still arriving. */
+typedef struct {
+    uint64_t pending[NN_MAX_DEPTH + 1];  /* values left at each depth */
+    uint64_t off;               /* bytes of the record walked so far */
+    uint64_t n_values;          /* values counted so far */
+    int top;                    /* current depth; -1 after the last value */
+    int active;                 /* 0: the next walk starts a record */
+} nn_walk;
+
 typedef struct {
     FILE *fp;
     char name[512];             /* "standard input" or 'path', for errors */
     char *buf;
     size_t len, pos, cap;
     int eof;
+    nn_walk walk;               /* progress through the next record */
     uint64_t index;             /* 1-based number of the current record */
     msgpack_unpacked unpacked;
     const msgpack_object *obj;  /* current record, valid until next read */
@@ -90,6 +100,12 @@ int nn_reader_next(nn_reader *r);
  * stopped the read (see nn_record_set_stop).
  */
 int nn_reader_next_or_die(nn_reader *r);
+
+/*
+ * The last error as "record N: reason", or the reason alone when no
+ * record was read (an empty input), written into buf.  Returns buf.
+ */
+const char *nn_reader_error(const nn_reader *r, char *buf, size_t len);
 
 /* Die with "PROG: NAME: record N: <fmt>" for the current record. */
 NN_NORETURN void nn_reader_die(const nn_reader *r, const char *fmt, ...)

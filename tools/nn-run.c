@@ -774,8 +774,8 @@ static void run_training(nn_pipeline *p, const experiment *e,
         }
         if (got < 0) {
             nn_pipeline_wait(p);
-            nn_die(0, "%s: record %llu: %s", r.name,
-                   (unsigned long long)r.index, r.err);
+            char why[300];
+            nn_die(0, "%s: %s", r.name, nn_reader_error(&r, why, sizeof why));
         }
         if (got == 0)
             break;
