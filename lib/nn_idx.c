@@ -2,6 +2,7 @@
 #include "nn_idx.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +11,31 @@ static int read_exact(gzFile gz, void *buf, size_t n)
     int got = gzread(gz, buf, (unsigned)n);
 
     return got == (int)n ? 0 : -1;
+}
+
+/*
+ * Explain a failed read_exact: zlib's reason when the gzip data is
+ * corrupt or cut ("unexpected end of file"), or else the message fmt,
+ * for an IDX file that is itself too short or malformed.
+ */
+static void read_failure(gzFile gz, char *err, size_t len, const char *fmt,
+                         ...)
+{
+    int zerr = Z_OK;
+    const char *reason = gzerror(gz, &zerr);
+    va_list ap;
+
+    if (zerr != Z_OK && zerr != Z_STREAM_END) {
+        /* zlib writes "PATH: reason"; its reasons hold no ": " */
+        const char *colon = strstr(reason, ": ");
+        while (colon && strstr(colon + 2, ": "))
+            colon = strstr(colon + 2, ": ");
+        snprintf(err, len, "gzip data error: %s", colon ? colon + 2 : reason);
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
 }
 
 int nn_idx_open(nn_idx *idx, const char *path, char *err, size_t len)
@@ -23,7 +49,11 @@ int nn_idx_open(nn_idx *idx, const char *path, char *err, size_t len)
         snprintf(err, len, "cannot open: %s", strerror(errno ? errno : ENOMEM));
         return -1;
     }
-    if (read_exact(idx->gz, magic, 4) < 0 || magic[0] || magic[1]) {
+    if (read_exact(idx->gz, magic, 4) < 0) {
+        read_failure(idx->gz, err, len, "not an IDX file");
+        goto fail;
+    }
+    if (magic[0] || magic[1]) {
         snprintf(err, len, "not an IDX file");
         goto fail;
     }
@@ -40,7 +70,7 @@ int nn_idx_open(nn_idx *idx, const char *path, char *err, size_t len)
     idx->n_dims = magic[3];
     for (int i = 0; i < idx->n_dims; i++) {
         if (read_exact(idx->gz, dim, 4) < 0) {
-            snprintf(err, len, "truncated IDX header");
+            read_failure(idx->gz, err, len, "truncated IDX header");
             goto fail;
         }
         idx->dims[i] = (uint32_t)dim[0] << 24 | (uint32_t)dim[1] << 16 |
@@ -67,8 +97,8 @@ int nn_idx_read(nn_idx *idx, void *buf, char *err, size_t len)
     if (idx->n_read == idx->dims[0])
         return 0;
     if (read_exact(idx->gz, buf, idx->item_bytes) < 0) {
-        snprintf(err, len, "truncated IDX data: item %u of %u is "
-                 "incomplete", idx->n_read + 1, idx->dims[0]);
+        read_failure(idx->gz, err, len, "truncated IDX data: item %u of %u "
+                     "is incomplete", idx->n_read + 1, idx->dims[0]);
         return -1;
     }
     idx->n_read++;

@@ -38,8 +38,9 @@
  *   palette (1, 2, 4, 8 bit)           -> 3 channels, tRNS ignored
  * 16-bit samples are scaled with rounding (v * 255 / 65535), not
  * truncated to their high byte.  Adam7 images are de-interlaced.  A header
- * with width * height > NN_IMAGE_MAX_PIXELS is rejected before any pixel
- * memory is allocated.  On failure *out is zeroed.
+ * with width * height > NN_IMAGE_MAX_PIXELS, or wider than 2^20 pixels, is
+ * rejected before any pixel memory is allocated.  On failure *out is
+ * zeroed.
  */
 int nn_png_read(const char *path, nn_image *out, char *err, size_t err_len);
 
@@ -59,7 +60,9 @@ int nn_png_read_fp(FILE *fp, const char *name, nn_image *out, char *err,
  * new file "path.tmp-XXXXXX" in the same folder, created with mode 0666
  * less the umask.  Once complete it is renamed to path, so other processes
  * see the whole old file or the whole new one, never part of one.  On
- * failure the temporary file is removed and path is untouched.
+ * failure the temporary file is removed and path is untouched.  An
+ * existing path that is a device or a FIFO, such as /dev/null, is
+ * written in place instead.
  * NOTE: the file is not fsync()ed, so a system crash right after the
  * rename can still leave it empty on some file systems.
  */

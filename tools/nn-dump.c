@@ -129,8 +129,11 @@ static void put_object(const msgpack_object *o)
         put_string(o->via.str.ptr, o->via.str.size);
         break;
     case MSGPACK_OBJECT_BIN:
-    case MSGPACK_OBJECT_EXT:
         printf("{\"bytes\":%u}", o->via.bin.size);
+        break;
+    case MSGPACK_OBJECT_EXT:
+        /* not via.bin: the ext struct puts its type byte first */
+        printf("{\"bytes\":%u}", o->via.ext.size);
         break;
     case MSGPACK_OBJECT_ARRAY:
         putchar('[');
