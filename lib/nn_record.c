@@ -56,10 +56,10 @@ static int walk_fail(nn_walk *w, char *err, size_t err_len, const char *fmt,
  * its length when it is complete, 0 when more bytes are needed, and -1
  * with err set when a limit is exceeded or a byte is not MessagePack.
  * Containers are counted on a small stack instead of by recursion.
- * After a 0, the next call resumes where this one stopped, with the
- * same record starting at p (the buffer may have moved) and n larger,
- * so a record arriving in many small reads is walked once, not once
- * per read.
+ * After a 0, the next call resumes where this one stopped.  It must be
+ * given the same record at p, which may have moved, and a larger n.  So
+ * a record arriving in many small reads is walked once, not once per
+ * read.
  */
 static int walk(nn_walk *w, const uint8_t *p, size_t n, size_t *used,
                 char *err, size_t err_len)
