@@ -4,12 +4,15 @@
  * ends, then msgpack-c's decoder on exactly those bytes.  Decoded
  * strings and bins point into the reader's buffer (no copies).
  */
+#define _GNU_SOURCE             /* F_SETPIPE_SZ */
 #include "nn_record.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nn_err.h"
@@ -178,6 +181,12 @@ int nn_reader_open(nn_reader *r, const char *path)
     char name[sizeof r->name];
     snprintf(r->name, sizeof r->name, "%s",
              nn_io_display_name(path, name, sizeof name));
+    /* A pipe holds 64 KiB by default, less than one batch record, so
+     * the writer would refill it many times per record; ask for 1 MiB
+     * (the system may refuse: then the default stays). */
+    struct stat st;
+    if (fstat(fileno(r->fp), &st) == 0 && S_ISFIFO(st.st_mode))
+        fcntl(fileno(r->fp), F_SETPIPE_SZ, 1 << 20);
     r->cap = INITIAL_BUFFER;
     r->buf = malloc(r->cap);
     if (!r->buf) {
@@ -227,8 +236,12 @@ static int fill(nn_reader *r)
         r->len -= r->pos;
         r->pos = 0;
     }
-    if (r->len == r->cap) {
-        size_t cap = r->cap * 2;
+    /* The walk knows how far the record reaches at least; growing to
+     * that (plus room for the next record's start) keeps the buffer
+     * near the record's size instead of the next power of two. */
+    size_t need = r->walk.active ? (size_t)r->walk.off + (64u << 10) : 0;
+    if (r->len == r->cap || need > r->cap) {
+        size_t cap = need > r->cap ? need : r->cap * 2;
         char *buf = realloc(r->buf, cap);
         if (!buf)
             return fail(r, "out of memory for a record of over %zu bytes",
