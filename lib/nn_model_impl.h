@@ -10,9 +10,35 @@
  * Shapes: m samples, fan_in inputs and units outputs per layer; every
  * (m, width) buffer is row-major, one sample per row.  Per-unit
  * BatchNorm statistics are kept in double in both precisions.
+ *
+ * Loops over a row run the units innermost, each unit accumulating in
+ * its own slot of a per-unit array, so that the compiler can vectorise
+ * them (see VECTORIZED in nn_model.c) without changing the order of
+ * any sum.  Row helpers take restrict pointers for the same reason.
  */
 
-/* Z = X W^T (+ b), one GEMM with W read transposed in place. */
+/* y += b over one row of n values. */
+static inline void FN(add_row)(REAL *restrict y, const REAL *restrict b,
+                               int n)
+{
+    for (int j = 0; j < n; j++)
+        y[j] += b[j];
+}
+
+/* sum += y over one row of n values. */
+static inline void FN(accumulate_row)(REAL *restrict sum,
+                                      const REAL *restrict y, int n)
+{
+    for (int j = 0; j < n; j++)
+        sum[j] += y[j];
+}
+
+/*
+ * Z = X W^T (+ b), one GEMM with W read transposed in place: OpenBLAS
+ * packs both operands whatever their transposes, so no layout of W
+ * saves a copy, and this one keeps W (units, fan_in) as saved.
+ */
+VECTORIZED
 static void FN(dense_forward)(nn_model *model, layer *l, const void *in,
                               int m, nn_mode mode)
 {
@@ -25,16 +51,9 @@ static void FN(dense_forward)(nn_model *model, layer *l, const void *in,
     (void)mode;
     GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, m, units, fan_in,
          1, x, fan_in, w, fan_in, 0, z, units);
-    if (l->b) {
-        const REAL *b = l->b->value;    /* (units, 1) */
-
-        for (int i = 0; i < m; i++) {
-            REAL *row = z + (size_t)i * units;
-
-            for (int j = 0; j < units; j++)
-                row[j] += b[j];
-        }
-    }
+    if (l->b)
+        for (int i = 0; i < m; i++)
+            FN(add_row)(z + (size_t)i * units, l->b->value, units);
     l->out = z;
 }
 
@@ -42,6 +61,7 @@ static void FN(dense_forward)(nn_model *model, layer *l, const void *in,
  * dW = dZ^T X and db = column sums of dZ; then dX = dZ W into the
  * scratch buffer that dZ is not in, unless the input is the model's.
  */
+VECTORIZED
 static void *FN(dense_backward)(nn_model *model, layer *l, void *dy,
                                 int m)
 {
@@ -59,12 +79,8 @@ static void *FN(dense_backward)(nn_model *model, layer *l, void *dy,
 
         for (int j = 0; j < units; j++)
             db[j] = 0;
-        for (int i = 0; i < m; i++) {
-            const REAL *row = dz + (size_t)i * units;
-
-            for (int j = 0; j < units; j++)
-                db[j] += row[j];
-        }
+        for (int i = 0; i < m; i++)
+            FN(accumulate_row)(db, dz + (size_t)i * units, units);
     }
     if (l->first)
         return NULL;
@@ -75,19 +91,26 @@ static void *FN(dense_backward)(nn_model *model, layer *l, void *dy,
     return dx;
 }
 
+/* y = x * mask over n values. */
+static inline void FN(multiply)(REAL *restrict y, const REAL *restrict x,
+                                const REAL *restrict mask, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        y[k] = x[k] * mask[k];
+}
+
 /*
  * Inverted dropout: keep a unit when u >= p, u ~ U[0, 1), and scale it
  * by 1 / (1 - p).  The mask stores 0 or that scale, so backward is one
  * multiply.  TRAIN draws a mask in row-major order, CHECK reuses it,
  * INFER and p = 0 pass the input through without copying it.
  */
+VECTORIZED
 static void FN(dropout_forward)(nn_model *model, layer *l, const void *in,
                                 int m, nn_mode mode)
 {
     double p = model->cfg.dropout;
-    const REAL *x = in;                 /* (m, units) */
     REAL *mask = l->mask;               /* (m, units) */
-    REAL *y = l->out_buf;               /* (m, units) */
     size_t n = (size_t)m * l->units;
 
     if (p == 0 || mode == NN_MODE_INFER) {
@@ -100,11 +123,11 @@ static void FN(dropout_forward)(nn_model *model, layer *l, const void *in,
         for (size_t k = 0; k < n; k++)
             mask[k] = nn_rng_uniform(&model->rng) >= p ? scale : 0;
     }
-    for (size_t k = 0; k < n; k++)
-        y[k] = x[k] * mask[k];
-    l->out = y;
+    FN(multiply)(l->out_buf, in, mask, n);
+    l->out = l->out_buf;
 }
 
+VECTORIZED
 static void *FN(dropout_backward)(nn_model *model, layer *l, void *dy,
                                   int m)
 {
@@ -120,8 +143,8 @@ static void *FN(dropout_backward)(nn_model *model, layer *l, void *dy,
 }
 
 /* a = f(y) over one row of n values. */
-static void FN(activate_row)(nn_activation f, const REAL *y, REAL *a,
-                             int n)
+static inline void FN(activate_row)(nn_activation f, const REAL *restrict y,
+                                    REAL *restrict a, int n)
 {
     switch (f) {
     case NN_ACT_LEAKY_RELU:
@@ -152,8 +175,9 @@ static void FN(activate_row)(nn_activation f, const REAL *y, REAL *a,
  * both ReLUs a > 0 exactly when y > 0, so the leaky slope applies at
  * y = 0 and ReLU's derivative there is 0.
  */
-static void FN(activation_backward_row)(nn_activation f, const REAL *a,
-                                        REAL *d, int n)
+static inline void FN(activation_backward_row)(nn_activation f,
+                                               const REAL *restrict a,
+                                               REAL *restrict d, int n)
 {
     switch (f) {
     case NN_ACT_LEAKY_RELU:
@@ -175,11 +199,33 @@ static void FN(activation_backward_row)(nn_activation f, const REAL *a,
     }
 }
 
+/* sum += x over one row of n units. */
+static inline void FN(sum_row)(double *restrict sum, const REAL *restrict x,
+                               int n)
+{
+    for (int j = 0; j < n; j++)
+        sum[j] += x[j];
+}
+
+/* sq += (x - mean)^2 over one row of n units. */
+static inline void FN(sum_squared_deviations_row)(double *restrict sq,
+                                                  const REAL *restrict x,
+                                                  const double *restrict mean,
+                                                  int n)
+{
+    for (int j = 0; j < n; j++) {
+        double d = x[j] - mean[j];
+
+        sq[j] += d * d;
+    }
+}
+
 /*
  * Mean and biased variance of each unit over the batch, two passes.
  * When update is set, blend them into the running statistics; the
  * running variance takes the unbiased variance, var * m / (m - 1).
  */
+VECTORIZED
 static void FN(batchnorm_batch_stats)(nn_model *model, layer *l,
                                       const REAL *x, int m, int update)
 {
@@ -188,23 +234,13 @@ static void FN(batchnorm_batch_stats)(nn_model *model, layer *l,
 
     for (int j = 0; j < units; j++)
         mean[j] = var[j] = 0;
-    for (int i = 0; i < m; i++) {
-        const REAL *row = x + (size_t)i * units;
-
-        for (int j = 0; j < units; j++)
-            mean[j] += row[j];
-    }
+    for (int i = 0; i < m; i++)
+        FN(sum_row)(mean, x + (size_t)i * units, units);
     for (int j = 0; j < units; j++)
         mean[j] /= m;
-    for (int i = 0; i < m; i++) {
-        const REAL *row = x + (size_t)i * units;
-
-        for (int j = 0; j < units; j++) {
-            double d = row[j] - mean[j];
-
-            var[j] += d * d;
-        }
-    }
+    for (int i = 0; i < m; i++)
+        FN(sum_squared_deviations_row)(var, x + (size_t)i * units, mean,
+                                       units);
     for (int j = 0; j < units; j++) {
         var[j] /= m;
         inv_std[j] = 1 / sqrt(var[j] + BN_EPSILON);
@@ -231,20 +267,29 @@ static void FN(batchnorm_batch_stats)(nn_model *model, layer *l,
     }
 }
 
+/* y = gamma * (x - mean) * inv_std + beta over one row of n units. */
+static inline void FN(normalize_row)(REAL *restrict y, const REAL *restrict x,
+                                     const double *restrict mean,
+                                     const double *restrict inv_std,
+                                     const REAL *restrict gamma,
+                                     const REAL *restrict beta, int n)
+{
+    for (int j = 0; j < n; j++)
+        y[j] = (REAL)(gamma[j] * ((x[j] - mean[j]) * inv_std[j]) + beta[j]);
+}
+
 /*
  * y = gamma * (x - mean) / sqrt(var + eps) + beta, and the following
  * activation on the same row while it is in cache when l->act is set.
  * x_hat is not stored: backward recomputes it from x.
  */
+VECTORIZED
 static void FN(batchnorm_forward)(nn_model *model, layer *l,
                                   const void *in, int m, nn_mode mode)
 {
     const REAL *x = in;                     /* (m, units) */
-    const REAL *gamma = l->gamma->value;    /* (units, 1) */
-    const REAL *beta = l->beta->value;      /* (units, 1) */
     REAL *y = l->out_buf;                   /* (m, units) */
     REAL *a = l->act ? l->act->out_buf : NULL;  /* (m, units) */
-    const double *mean = l->mean, *inv_std = l->inv_std;
     int units = l->units;
 
     if (mode == NN_MODE_INFER && model->cfg.bn_mode == NN_BN_RUNNING) {
@@ -260,17 +305,52 @@ static void FN(batchnorm_forward)(nn_model *model, layer *l,
     }
 
     for (int i = 0; i < m; i++) {
-        const REAL *xr = x + (size_t)i * units;
-        REAL *yr = y + (size_t)i * units;
+        size_t row = (size_t)i * units;
 
-        for (int j = 0; j < units; j++)
-            yr[j] = (REAL)(gamma[j] * ((xr[j] - mean[j]) * inv_std[j])
-                           + beta[j]);
+        FN(normalize_row)(y + row, x + row, l->mean, l->inv_std,
+                          l->gamma->value, l->beta->value, units);
         if (a)
-            FN(activate_row)(l->act->activation, yr,
-                             a + (size_t)i * units, units);
+            FN(activate_row)(l->act->activation, y + row, a + row, units);
     }
     l->out = y;
+}
+
+/*
+ * sum_dy += d and sum_dy_xhat += d * x_hat over one row of n units,
+ * with x_hat = (x - mean) * inv_std.
+ */
+static inline void FN(sum_gradient_row)(double *restrict sum_dy,
+                                        double *restrict sum_dy_xhat,
+                                        const REAL *restrict d,
+                                        const REAL *restrict x,
+                                        const double *restrict mean,
+                                        const double *restrict inv_std,
+                                        int n)
+{
+    for (int j = 0; j < n; j++) {
+        double x_hat = (x[j] - mean[j]) * inv_std[j];
+
+        sum_dy[j] += d[j];
+        sum_dy_xhat[j] += d[j] * x_hat;
+    }
+}
+
+/* d = scale * (m d - sum_dy - x_hat sum_dy_xhat) over one row. */
+static inline void FN(batchnorm_dx_row)(REAL *restrict d,
+                                        const REAL *restrict x,
+                                        const double *restrict mean,
+                                        const double *restrict inv_std,
+                                        const double *restrict scale,
+                                        const double *restrict sum_dy,
+                                        const double *restrict sum_dy_xhat,
+                                        double m, int n)
+{
+    for (int j = 0; j < n; j++) {
+        double x_hat = (x[j] - mean[j]) * inv_std[j];
+
+        d[j] = (REAL)(scale[j] * (m * (double)d[j] - sum_dy[j]
+                                  - x_hat * sum_dy_xhat[j]));
+    }
 }
 
 /*
@@ -281,6 +361,7 @@ static void FN(batchnorm_forward)(nn_model *model, layer *l,
  * which is the chain rule through the batch mean and biased variance
  * collected into one expression.  dx overwrites dy.
  */
+VECTORIZED
 static void *FN(batchnorm_backward)(nn_model *model, layer *l, void *dy,
                                     int m)
 {
@@ -290,43 +371,33 @@ static void *FN(batchnorm_backward)(nn_model *model, layer *l, void *dy,
     REAL *dgamma = l->gamma->grad;          /* (units, 1) */
     REAL *dbeta = l->beta->grad;            /* (units, 1) */
     REAL *d = dy;                           /* (m, units) */
-    const double *mean = l->mean, *inv_std = l->inv_std;
     double *sum_dy = l->sum_dy, *sum_dy_xhat = l->sum_dy_xhat;
+    double *scale = l->dx_scale;
     int units = l->units;
 
     (void)model;
     for (int j = 0; j < units; j++)
         sum_dy[j] = sum_dy_xhat[j] = 0;
     for (int i = 0; i < m; i++) {
-        const REAL *xr = x + (size_t)i * units;
-        REAL *dr = d + (size_t)i * units;
+        size_t row = (size_t)i * units;
 
         if (a)
-            FN(activation_backward_row)(l->act->activation,
-                                        a + (size_t)i * units, dr, units);
-        for (int j = 0; j < units; j++) {
-            double x_hat = (xr[j] - mean[j]) * inv_std[j];
-
-            sum_dy[j] += dr[j];
-            sum_dy_xhat[j] += dr[j] * x_hat;
-        }
+            FN(activation_backward_row)(l->act->activation, a + row,
+                                        d + row, units);
+        FN(sum_gradient_row)(sum_dy, sum_dy_xhat, d + row, x + row,
+                             l->mean, l->inv_std, units);
     }
     for (int j = 0; j < units; j++) {
         dbeta[j] = (REAL)sum_dy[j];
         dgamma[j] = (REAL)sum_dy_xhat[j];
+        scale[j] = gamma[j] * l->inv_std[j] / m;
     }
 
     for (int i = 0; i < m; i++) {
-        const REAL *xr = x + (size_t)i * units;
-        REAL *dr = d + (size_t)i * units;
+        size_t row = (size_t)i * units;
 
-        for (int j = 0; j < units; j++) {
-            double x_hat = (xr[j] - mean[j]) * inv_std[j];
-            double scale = gamma[j] * inv_std[j] / m;
-
-            dr[j] = (REAL)(scale * (m * (double)dr[j] - sum_dy[j]
-                                    - x_hat * sum_dy_xhat[j]));
-        }
+        FN(batchnorm_dx_row)(d + row, x + row, l->mean, l->inv_std, scale,
+                             sum_dy, sum_dy_xhat, m, units);
     }
     return dy;
 }
@@ -363,6 +434,7 @@ static void FN(softmax_forward)(nn_model *model, layer *l, const void *in,
  * (p - onehot(label)) / m, written to the first scratch buffer.  The
  * labels were checked by the caller.
  */
+VECTORIZED
 static void *FN(softmax_backward)(nn_model *model, layer *l, void *dy,
                                   int m)
 {
@@ -406,11 +478,12 @@ static double FN(sum_squares)(const void *buf, size_t n)
 }
 
 /* g += c * v, elementwise over n values. */
+VECTORIZED
 static void FN(add_scaled)(void *grad, const void *value, size_t n,
                            double c)
 {
-    REAL *g = grad;
-    const REAL *v = value;
+    REAL *restrict g = grad;
+    const REAL *restrict v = value;
     REAL cr = (REAL)c;
 
     for (size_t k = 0; k < n; k++)
