@@ -190,7 +190,9 @@ include pipelines/studies.mk
 
 # Time nnpipe against PyTorch and rewrite docs/benchmarks.md (minutes;
 # bench/run --help lists its options, passed as BENCH_ARGS="...").
-bench: all
+bench:
+	scripts/install-deps --bench
+	$(MAKE) all
 	@mkdir -p build/bench
 	$(CC) $(NN_CFLAGS) -MF build/bench/gemm_floor.d $(CFLAGS) $(LDFLAGS) \
 	    -o build/bench/gemm_floor bench/gemm_floor.c $(LDLIBS)
