@@ -181,7 +181,7 @@ int nn_reader_open(nn_reader *r, const char *path)
     char name[sizeof r->name];
     snprintf(r->name, sizeof r->name, "%s",
              nn_io_display_name(path, name, sizeof name));
-    /* A pipe holds 64 KiB by default, less than one batch record, so
+    /* A pipe buffers 64 KiB by default, less than one batch record, so
      * the writer would refill it many times per record; ask for 1 MiB
      * (the system may refuse: then the default stays). */
     struct stat st;
@@ -236,7 +236,7 @@ static int fill(nn_reader *r)
         r->len -= r->pos;
         r->pos = 0;
     }
-    /* The walk knows how far the record reaches at least; growing to
+    /* The walk has seen how far the record reaches at least; growing to
      * that (plus room for the next record's start) keeps the buffer
      * near the record's size instead of the next power of two. */
     size_t need = r->walk.active ? (size_t)r->walk.off + (64u << 10) : 0;
@@ -537,7 +537,7 @@ int nn_reader_sample(nn_reader *r, nn_sample *out)
     return 0;
 }
 
-/* Check the fields of the record types this version knows. */
+/* Check the fields of the record types this version defines. */
 static int validate(nn_reader *r)
 {
     const msgpack_object *o = r->obj;
