@@ -236,12 +236,15 @@ static int fill(nn_reader *r)
         r->len -= r->pos;
         r->pos = 0;
     }
-    /* The walk has seen how far the record reaches at least; growing to
-     * that (plus room for the next record's start) keeps the buffer
-     * near the record's size instead of the next power of two. */
+    /* Grow only a full buffer, and at most to twice the bytes that have
+     * arrived: a length claim alone allocates nothing.  When the walk
+     * has seen that the record ends before that, grow just past its
+     * end, so the buffer stays near the record's size. */
     size_t need = r->walk.active ? (size_t)r->walk.off + (64u << 10) : 0;
-    if (r->len == r->cap || need > r->cap) {
-        size_t cap = need > r->cap ? need : r->cap * 2;
+    if (r->len == r->cap) {
+        size_t cap = r->cap * 2;
+        if (need > r->cap && need < cap)
+            cap = need;
         char *buf = realloc(r->buf, cap);
         if (!buf)
             return fail(r, "out of memory for a record of over %zu bytes",

@@ -553,3 +553,12 @@ EOF
         [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
     done
 }
+
+@test "bin length claim allocates nothing" {
+    # The record claims a 1.97 GB bin and ends after 50 bytes: the
+    # reader must grow its buffer by what arrives, not by what is claimed.
+    run --separate-stderr /usr/bin/time -f %M nn-dump "$REGRESS/record/bin-claim-2gib"
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"truncated record"* ]]
+    [ "$(printf '%s\n' "$stderr" | tail -n 1)" -lt 65536 ]
+}
