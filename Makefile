@@ -53,18 +53,13 @@ endif
 # quarantine of 256 MiB by default, so the peak RSS of a streaming
 # program grows with its input and the constant-memory tests fail;
 # 16 MiB still catches a use after free within the next 16 MiB of frees.
-# nn-train, nn-predict and nn-run exit without freeing what they hold to
-# the end (model, buffers, paths), which LeakSanitizer would report on
-# every run.  A record reader left open at exit (nn-train --stop-early)
-# leaks a msgpack-c zone whose stack stops inside libmsgpackc, built
-# without frame pointers.
-# NOTE: these suppressions also hide real leaks in those places.
+# LSAN_SUPPRESS lists leak suppressions (leak:PATTERN), none today:
+# every program frees what it allocated before a normal exit.
 SAN_LOGS = $(CURDIR)/build/san/logs
 ASAN_DEFAULTS = detect_leaks=1:quarantine_size_mb=16
 LSAN_DEFAULTS = print_suppressions=0
 UBSAN_DEFAULTS = print_stacktrace=1
-LSAN_SUPPRESS = leak:tools/nn-train.c leak:tools/nn-predict.c \
-                leak:tools/nn-run.c leak:libmsgpackc.so
+LSAN_SUPPRESS =
 ifeq ($(SANITIZE),1)
 TEST_ROOT = $(BUILD)/root/
 TEST_ENV  = ASAN_OPTIONS=$(ASAN_DEFAULTS):log_path=$(SAN_LOGS)/asan \

@@ -265,5 +265,10 @@ int main(int argc, char **argv)
         report(&p);
     nn_writer_free(&w);
     nn_input_free(&in);
+    free(p.x);
+    free(p.labels);
+    free(p.ids);
+    free(p.confusion);
+    nn_saved_model_free(&p.saved);
     return 0;
 }

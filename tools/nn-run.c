@@ -1027,10 +1027,12 @@ static void run_experiment(const experiment *e, const globals *g,
     for (int i = 0; i < n_shown && nn_log_get_level() <= NN_LOG_INFO; i++)
         nn_pipeline_print(stderr, shown[i]);
 
+    char *dev_path = path_in(tmp_dir, "dev.nn");
+    char *test_path = path_in(tmp_dir, "test.nn");
     if (e->eval_dev)
-        run_to_file(&dev, path_in(tmp_dir, "dev.nn"));
+        run_to_file(&dev, dev_path);
     if (e->eval_test)
-        run_to_file(&test, path_in(tmp_dir, "test.nn"));
+        run_to_file(&test, test_path);
     run_training(&train, e, tmp_dir, res);
     write_summary(tmp_dir, e, seed, res, now_s() - t0);
     /* draw before publishing: the folder appears with its page */
@@ -1058,6 +1060,11 @@ static void run_experiment(const experiment *e, const globals *g,
     nn_pipeline_free(&dev_shown);
     nn_pipeline_free(&test_shown);
     nn_pipeline_free(&train_shown);
+    free((char *)dev_shown.output);
+    free((char *)test_shown.output);
+    free((char *)train_shown.output);
+    free(dev_path);
+    free(test_path);
     free(dataset);
 }
 
@@ -1183,7 +1190,16 @@ int main(int argc, char **argv)
             dirs[i] = path_in(g.runs_dir, results[i].id);
         draw_report(g.runs_dir, dirs, n);
         nn_log_info("comparison page: %s/index.html", g.runs_dir);
+        for (int i = 0; i < n; i++)
+            free(dirs[i]);
     }
     print_table(results, n_runs);
+    for (int i = 0; i < n_runs; i++) {
+        for (int c = 0; c < results[i].n_classes; c++)
+            free(results[i].classes[c]);
+        free(results[i].classes);
+        free(results[i].confusion);
+    }
+    free(results);
     return 0;
 }

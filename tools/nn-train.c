@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nn_checkpoint.h"
 #include "nn_cli.h"
@@ -1235,7 +1236,10 @@ static void stop_on_interrupt(run *run)
     } else {
         nn_log_warn("interrupted");
     }
-    exit(128 + SIGINT);
+    /* _exit after flushing: the metrics so far are kept, and leak
+     * checkers do not report the run's state, which is still in use */
+    fflush(stdout);
+    _exit(128 + SIGINT);
 }
 
 static void finish(run *run)
@@ -1250,6 +1254,23 @@ static void finish(run *run)
         nn_model_save(run->opt.save_path, &run->header, run->model,
                       run->input_shape) < 0)
         nn_die(errno, "cannot write the model to '%s'", run->opt.save_path);
+}
+
+/* Release what the run allocated, so leak checkers see a clean exit. */
+static void free_run(run *run)
+{
+    nn_optim_free(run->optim);
+    nn_model_free(run->model);
+    nn_model_free(run->best);
+    free(run->x);
+    free(run->labels);
+    free(run->eval_buf);
+    free(run->eval_pred);
+    free(run->confusion);
+    for (sample_set *s = &run->dev; s <= &run->test; s++) {
+        free(s->pixels);
+        free(s->labels);
+    }
 }
 
 int main(int argc, char **argv)
@@ -1315,5 +1336,7 @@ int main(int argc, char **argv)
     if (run.profile && nn_atomic_commit(&profile) < 0)
         nn_die(errno, "cannot write '%s'", run.opt.profile_path);
     nn_writer_free(&w);
+    free_run(&run);
+    nn_input_free(&in);         /* owns the header run.header copies */
     return 0;
 }
