@@ -134,3 +134,22 @@ bad:
     nn_usage_error("invalid size '%s' for %s: expected WxH, each 1 to 65535",
                    text, name);
 }
+
+int nn_cli_sizes(const char *name, const char *arg, int *sizes, int max)
+{
+    const char *p = arg;
+    int n = 0;
+
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > (1 << 20) || (*end && *end != ','))
+            nn_usage_error("invalid value '%s' for %s: expected "
+                           "comma-separated positive integers", arg, name);
+        if (n == max)
+            nn_usage_error("%s: at most %d values", name, max);
+        sizes[n++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    return n;
+}

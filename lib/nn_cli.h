@@ -45,6 +45,13 @@ double nn_cli_double(const char *name, const char *arg, double min,
                      double max);
 
 /*
+ * Parse a comma-separated list of positive integers (hidden layer
+ * sizes, each at most 2^20) into sizes[0..max), or exit with 2.  The
+ * empty list is valid.  Returns the number of sizes.
+ */
+int nn_cli_sizes(const char *name, const char *arg, int *sizes, int max);
+
+/*
  * Parse "WxH" (both in 1..65535, at most NN_IMAGE_MAX_PIXELS pixels),
  * or exit with 2.
  */

@@ -25,6 +25,7 @@
 #include "nn_err.h"
 #include "nn_io.h"
 #include "nn_log.h"
+#include "nn_model.h"
 #include "nn_pipeline.h"
 #include "nn_record.h"
 
@@ -351,17 +352,9 @@ static void check_exp_id(const char *id)
 /* Hidden sizes: nothing, or positive integers separated by commas. */
 static const char *check_layers(const char *list)
 {
-    const char *p = list;
+    int sizes[NN_MAX_HIDDEN];
 
-    while (*p) {
-        char *end;
-        long units = strtol(p, &end, 10);
-        if (end == p || units < 1 || units > (1 << 20) ||
-            (*end && *end != ','))
-            nn_usage_error("invalid value '%s' for --layers: expected "
-                           "comma-separated positive integers", list);
-        p = *end ? end + 1 : end;
-    }
+    nn_cli_sizes("--layers", list, sizes, NN_MAX_HIDDEN);
     return list;
 }
 

@@ -172,25 +172,6 @@ static double now_s(void)
 
 /* ---- options ---------------------------------------------------------- */
 
-static void parse_layers(const char *arg, nn_model_config *cfg)
-{
-    const char *p = arg;
-
-    cfg->n_hidden = 0;
-    while (*p) {
-        char *end;
-        long units = strtol(p, &end, 10);
-        if (end == p || units < 1 || units > (1 << 20) ||
-            (*end && *end != ','))
-            nn_usage_error("invalid value '%s' for --layers: expected "
-                           "comma-separated positive integers", arg);
-        if (cfg->n_hidden == NN_MAX_HIDDEN)
-            nn_usage_error("--layers: at most %d hidden layers", NN_MAX_HIDDEN);
-        cfg->hidden[cfg->n_hidden++] = (int)units;
-        p = *end ? end + 1 : end;
-    }
-}
-
 /* Lower-case name without '-' and '_', for loose matching. */
 static void squash(const char *in, char *out, size_t len)
 {
@@ -323,7 +304,8 @@ static int parse_model_option(int c, options *opt)
                            "n-layers", optarg);
         return 1;
     case 'l':
-        parse_layers(optarg, m);
+        m->n_hidden = nn_cli_sizes("--layers", optarg, m->hidden,
+                                   NN_MAX_HIDDEN);
         return 1;
     case 'a':
         if (nn_activation_parse(optarg, &m->activation) < 0)
