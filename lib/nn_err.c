@@ -45,9 +45,10 @@ static void remove_temporaries(void)
 }
 
 /*
- * SIGINT, SIGTERM and SIGHUP: remove the registered temporaries (unlink
- * and rmdir are safe in a handler; a folder is removed only if empty),
- * then die of the signal as the default action would.
+ * Remove the registered temporaries on SIGINT, SIGTERM or SIGHUP, then
+ * die of the signal as the default action would.  Only unlink and rmdir
+ * run here because they are safe in a handler, so a folder is removed
+ * only when it is empty.
  */
 static void on_fatal_signal(int sig)
 {

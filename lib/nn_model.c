@@ -34,9 +34,9 @@ typedef void (*layer_forward_fn)(nn_model *model, layer *l,
 
 /*
  * Take dy, the (m, units) gradient of the output, fill the layer's
- * parameter grads and return the (m, fan_in) gradient of the input:
- * dy itself when computed in place, a scratch buffer, or NULL for the
- * first layer, whose input gradient is never used.
+ * parameter grads and return the (m, fan_in) gradient of the input.
+ * That is dy itself when computed in place, or a scratch buffer.  The
+ * first layer returns NULL because its input gradient is never used.
  */
 typedef void *(*layer_backward_fn)(nn_model *model, layer *l, void *dy,
                                    int m);

@@ -1,6 +1,6 @@
 /*
  * Saving and loading a trained model as a record stream: a header
- * (the class names) followed by one model record that holds the
+ * (the class names) followed by one model record that contains the
  * architecture, the expected input shape and every named tensor.
  * The layout is in docs/format.md.
  */

@@ -63,7 +63,7 @@ void nn_pipeline_free(nn_pipeline *p)
     p->n = 0;
 }
 
-/* Quote arg for a POSIX shell when it holds anything unusual. */
+/* Quote arg for a POSIX shell when it contains anything unusual. */
 static void put_quoted(FILE *fp, const char *arg)
 {
     static const char plain[] = "abcdefghijklmnopqrstuvwxyz"

@@ -182,8 +182,8 @@ int nn_reader_open(nn_reader *r, const char *path)
     snprintf(r->name, sizeof r->name, "%s",
              nn_io_display_name(path, name, sizeof name));
     /* A pipe buffers 64 KiB by default, less than one batch record, so
-     * the writer would refill it many times per record; ask for 1 MiB
-     * (the system may refuse: then the default stays). */
+     * the writer would refill it many times per record.  Request 1 MiB;
+     * if the system rejects that, the default stays. */
     struct stat st;
     if (fstat(fileno(r->fp), &st) == 0 && S_ISFIFO(st.st_mode))
         fcntl(fileno(r->fp), F_SETPIPE_SZ, 1 << 20);

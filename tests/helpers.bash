@@ -350,3 +350,24 @@ check_pass_through() {
     record_hex "$dir/pass.out" | grep -Fx -f "$dir/pass.notes" >"$dir/pass.got"
     cmp "$dir/pass.notes" "$dir/pass.got"
 }
+
+# samples_of DIR: the sample records of a PNG dataset, pixels included.
+samples_of() {
+    nn-load -q "$1" | nn-dump --data | jq -c 'select(.type == "sample")'
+}
+
+# matches_golden_image NAME CMD...: CMD turns the golden input images into
+# exactly the pixels stored under tests/data/golden/NAME.
+matches_golden_image() {
+    local name="$1" out="$BATS_TEST_TMPDIR/$1"
+    shift
+    nn-load -q "$REPO/tests/data/golden/input" | "$@" | nn-save -q "$out"
+    diff <(samples_of "$REPO/tests/data/golden/$name") <(samples_of "$out")
+}
+
+# peak_kb CMD...: run CMD with its output discarded and print its peak
+# resident set size in KiB.
+peak_kb() {
+    /usr/bin/time -f %M -o "$BATS_TEST_TMPDIR/rss" "$@" >/dev/null
+    tail -n 1 "$BATS_TEST_TMPDIR/rss"
+}

@@ -28,27 +28,6 @@ augmented() {
         jq -c 'select(.type == "sample") | .data'
 }
 
-# samples_of DIR: the sample records of a PNG dataset, pixels included.
-samples_of() {
-    nn-load -q "$1" | nn-dump --data | jq -c 'select(.type == "sample")'
-}
-
-# matches_golden NAME CMD...: CMD turns the golden input images into
-# exactly the pixels stored under tests/data/golden/NAME.
-matches_golden() {
-    local name="$1" out="$BATS_TEST_TMPDIR/$1"
-    shift
-    nn-load -q "$GOLDEN/input" | "$@" | nn-save -q "$out"
-    diff <(samples_of "$GOLDEN/$name") <(samples_of "$out")
-}
-
-# peak_kb CMD...: run CMD with its output discarded and print its peak
-# resident set size in KiB.
-peak_kb() {
-    /usr/bin/time -f %M -o "$BATS_TEST_TMPDIR/rss" "$@" >/dev/null
-    tail -n 1 "$BATS_TEST_TMPDIR/rss"
-}
-
 setup_file() {
     # 1,000 distinct 16x16 RGB samples replayed over 2 and over 20
     # epochs: 2,000 and 20,000 sample records with epoch markers.
@@ -264,11 +243,11 @@ setup_file() {
 }
 
 @test "nn-augment --rotate-exact 30 matches the golden images" {
-    matches_golden rotate-30 nn-augment -q --rotate-exact=30
+    matches_golden_image rotate-30 nn-augment -q --rotate-exact=30
 }
 
 @test "nn-augment --noise with a seed matches the golden images" {
-    matches_golden noise nn-augment -q --noise=0.1 --seed=7
+    matches_golden_image noise nn-augment -q --noise=0.1 --seed=7
 }
 
 @test "nn-augment --help" {

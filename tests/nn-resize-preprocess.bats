@@ -17,27 +17,6 @@ preprocessed() {
         jq -c 'select(.type == "sample") | [.shape, .data]'
 }
 
-# samples_of DIR: the sample records of a PNG dataset, pixels included.
-samples_of() {
-    nn-load -q "$1" | nn-dump --data | jq -c 'select(.type == "sample")'
-}
-
-# matches_golden NAME CMD...: CMD turns the golden input images into
-# exactly the pixels stored under tests/data/golden/NAME.
-matches_golden() {
-    local name="$1" out="$BATS_TEST_TMPDIR/$1"
-    shift
-    nn-load -q "$GOLDEN/input" | "$@" | nn-save -q "$out"
-    diff <(samples_of "$GOLDEN/$name") <(samples_of "$out")
-}
-
-# peak_kb CMD...: run CMD with its output discarded and print its peak
-# resident set size in KiB.
-peak_kb() {
-    /usr/bin/time -f %M -o "$BATS_TEST_TMPDIR/rss" "$@" >/dev/null
-    tail -n 1 "$BATS_TEST_TMPDIR/rss"
-}
-
 @test "nn-resize --minmax stretches to 0..255" {
     # (100 - 50) * 255 / 100 = 127.5 rounds up.
     [ "$(preprocessed '[header(), sample("x", 0, [1, 3, 1], [50, 100, 150])]' --minmax)" = "[[1,3,1],[0,128,255]]" ]
@@ -173,23 +152,23 @@ peak_kb() {
 }
 
 @test "nn-resize --minmax matches the golden images" {
-    matches_golden minmax nn-resize -q --minmax
+    matches_golden_image minmax nn-resize -q --minmax
 }
 
 @test "nn-resize --trim matches the golden images" {
-    matches_golden trim nn-resize -q --trim
+    matches_golden_image trim nn-resize -q --trim
 }
 
 @test "nn-resize --adaptive-invert matches the golden images" {
-    matches_golden adaptive-invert nn-resize -q --adaptive-invert
+    matches_golden_image adaptive-invert nn-resize -q --adaptive-invert
 }
 
 @test "nn-resize --grayscale matches the golden images" {
-    matches_golden grayscale nn-resize -q --grayscale
+    matches_golden_image grayscale nn-resize -q --grayscale
 }
 
 @test "nn-resize to 14x10 matches the golden images" {
-    matches_golden resize nn-resize -q 14x10
+    matches_golden_image resize nn-resize -q 14x10
 }
 
 @test "nn-resize fails on non-u8 pixels with --minmax" {

@@ -20,13 +20,6 @@ saved_files() {
     (cd "$1" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
 }
 
-# peak_kb CMD...: run CMD with its output discarded and print its peak
-# resident set size in KiB.
-peak_kb() {
-    /usr/bin/time -f %M -o "$BATS_TEST_TMPDIR/rss" "$@" >/dev/null
-    tail -n 1 "$BATS_TEST_TMPDIR/rss"
-}
-
 @test "nn-save writes one PNG per sample in class folders" {
     sample_stream "$BATS_TEST_TMPDIR/ds" "$BATS_TEST_TMPDIR/in"
     run --separate-stderr nn-save "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/in"

@@ -1,7 +1,7 @@
 /*
  * nn-dump: print any record stream as JSON Lines, one object per
  * record, for jq and for eyes.  A tensor's data is replaced by a
- * summary (bytes, min, max, mean) unless --data asks for the values.
+ * summary (bytes, min, max, mean) unless --data requests the values.
  */
 #include <math.h>
 #include <stdio.h>
@@ -75,7 +75,7 @@ static double element(const nn_tensor *t, size_t i)
     }
 }
 
-/* The data of a map that holds a valid tensor. */
+/* Print the data of a map that contains a valid tensor. */
 static void put_tensor_data(const nn_tensor *t)
 {
     size_t n = t->n_bytes / nn_dtype_size(t->dtype);

@@ -1036,9 +1036,10 @@ static void train_batch(run *run, const nn_reader *r)
 }
 
 /*
- * Early stopping on the dev cost: after patience epochs without a new
- * lowest cost, mark the epoch; with --stop-early, restore the weights
- * of the lowest cost and stop.  Equal or NaN costs do not improve.
+ * Update early stopping with this epoch's dev cost.  After patience
+ * epochs without a new lowest cost, the epoch is marked.  With
+ * --stop-early, the weights of the lowest cost come back and training
+ * stops.  Equal or NaN costs do not count as improvements.
  */
 static void update_early_stopping(run *run, double cost, double acc,
                                   double dev_cost, double dev_acc)
@@ -1070,8 +1071,8 @@ static void update_early_stopping(run *run, double cost, double acc,
                 "epoch=%lld%s", run->opt.patience, (long long)st->epoch,
                 run->best ? "; keeping the best weights and stopping" : "");
     if (run->best) {
-        /* The saved model is the best epoch's: say which, with its
-         * figures, so summaries describe the weights actually kept. */
+        /* The saved model is the best epoch's.  The record names that
+         * epoch and its figures, so summaries describe the kept weights. */
         copy_weights(run->model, run->best);
         run->stopped = 1;
         pk = begin_metrics(run, "restored", 5);
