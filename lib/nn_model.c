@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "nn_rng.h"
+#include "nn_simd.h"
 
 #define BN_EPSILON 1e-5
 #define LEAKY_SLOPE 0.01
@@ -112,25 +113,6 @@ static void *activation_backward(nn_model *model, layer *l, void *dy,
     (void)m;
     return dy;
 }
-
-/*
- * VECTORIZED marks the kernels whose loops run over units or values.
- * GCC builds each of them three times, for SSE2, AVX2 and AVX-512,
- * picks the widest the CPU supports when the program loads, and
- * vectorises their loops even at -O2.  Results stay bit-identical to
- * the plain C loops: each vectorised loop treats every value, or every
- * unit's running sum, on its own in the scalar order, and
- * fp-contract=off forbids fused multiply-adds, which round once where
- * the C code rounds twice.  Other compilers build the plain loops.
- */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) \
-    && defined(__linux__)
-#define VECTORIZED                                                      \
-    __attribute__((optimize("tree-vectorize", "fp-contract=off"),       \
-                   target_clones("default", "avx2", "avx512f")))
-#else
-#define VECTORIZED
-#endif
 
 #define REAL double
 #define FN(name) name##_f64

@@ -9,21 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/*
- * VECTORIZED: GCC builds the function for SSE2, AVX2 and AVX-512 and
- * picks the widest the CPU supports, vectorising its loops even at -O2,
- * with fp-contract=off so that results match the plain C loop bit for
- * bit.  nn_model.c explains the same macro at length.
- */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) \
-    && defined(__linux__)
-#define VECTORIZED                                                      \
-    __attribute__((optimize("tree-vectorize", "fp-contract=off"),       \
-                   target_clones("default", "avx2", "avx512f")))
+#include "nn_simd.h"
+
+/* Adam has its own AVX-512 loop: GCC does not vectorise sqrt unless
+ * built with -fno-math-errno. */
+#if NN_HAVE_TARGET_CLONES
 #define HAVE_AVX512_ADAM 1
 #include <immintrin.h>
 #else
-#define VECTORIZED
 #define HAVE_AVX512_ADAM 0
 #endif
 
