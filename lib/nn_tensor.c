@@ -1,7 +1,11 @@
-/* Element sizes, wire names and checked shape products. */
+/* Element sizes, wire names, checked shape products and conversion. */
 #include "nn_tensor.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "nn_simd.h"
 
 static const struct {
     const char *name;
@@ -47,4 +51,160 @@ int nn_shape_count(const int64_t *shape, int n_dims, uint64_t limit,
     }
     *out = count;
     return 0;
+}
+
+/*
+ * One loop per pair of types, so that each one vectorises.  Unaligned
+ * floats are loaded with memcpy, which compiles to a plain load.
+ */
+VECTORIZED
+static void u8_to_f32(float *restrict out, const uint8_t *restrict in,
+                      size_t n, double scale)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)(in[i] * scale);
+}
+
+VECTORIZED
+static void u8_to_f64(double *restrict out, const uint8_t *restrict in,
+                      size_t n, double scale)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[i] * scale;
+}
+
+VECTORIZED
+static void f32_to_f64(double *restrict out, const char *restrict in,
+                       size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v;
+
+        memcpy(&v, in + i * sizeof v, sizeof v);
+        out[i] = v;
+    }
+}
+
+VECTORIZED
+static void f64_to_f32(float *restrict out, const char *restrict in,
+                       size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v;
+
+        memcpy(&v, in + i * sizeof v, sizeof v);
+        out[i] = (float)v;
+    }
+}
+
+/*
+ * 1 when a value is NaN or infinite: all its exponent bits are set.
+ * Testing the bits, not isfinite(), lets the loop vectorise.
+ */
+VECTORIZED
+static int any_non_finite_f32(const float *v, size_t n)
+{
+    const uint32_t exponent = 0x7f800000u;
+    int bad = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+
+        memcpy(&bits, &v[i], sizeof bits);
+        bad |= (bits & exponent) == exponent;
+    }
+    return bad;
+}
+
+VECTORIZED
+static int any_non_finite_f64(const double *v, size_t n)
+{
+    const uint64_t exponent = 0x7ff0000000000000u;
+    int bad = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits;
+
+        memcpy(&bits, &v[i], sizeof bits);
+        bad |= (bits & exponent) == exponent;
+    }
+    return bad;
+}
+
+int nn_tensor_convert(void *dst, nn_dtype dst_dtype, const void *src,
+                      nn_dtype src_dtype, size_t n, double scale)
+{
+    int f64 = dst_dtype == NN_F64;
+
+    switch (src_dtype) {
+    case NN_U8: {
+        if (f64)
+            u8_to_f64(dst, src, n, scale);
+        else
+            u8_to_f32(dst, src, n, scale);
+        /* When 255 * scale is finite in dst_dtype, so is every result,
+         * and the check can be skipped. */
+        double top = 255.0 * scale;
+        if (f64 ? isfinite(top) : isfinite((float)top))
+            return 0;
+        break;
+    }
+    case NN_F32:
+        if (f64)
+            f32_to_f64(dst, src, n);
+        else
+            memcpy(dst, src, n * sizeof(float));
+        break;
+    default:
+        if (f64)
+            memcpy(dst, src, n * sizeof(double));
+        else
+            f64_to_f32(dst, src, n);
+    }
+    if (f64)
+        return any_non_finite_f64(dst, n) ? -1 : 0;
+    return any_non_finite_f32(dst, n) ? -1 : 0;
+}
+
+/* Values converted per step of the in-place loop. */
+#define IN_PLACE_BLOCK 4096
+
+/*
+ * Value i moves from byte offset + i to bytes [e i, e i + e), where e is
+ * the element size.  Going from the last block to the first, each block
+ * is copied out before its results overwrite it, and a block [b0, b1)
+ * writes nothing below e b0, which is past the unread bytes [offset,
+ * offset + b0) whenever e b0 >= offset + b0, that is b0 >= k with
+ * k = ceil(offset / (e - 1)).  The first k values, whose results
+ * would overwrite sources still unread, are copied out before anything
+ * is written.
+ */
+int nn_tensor_convert_u8_in_place(void *buf, nn_dtype dst_dtype,
+                                  size_t offset, size_t n, double scale)
+{
+    size_t e = nn_dtype_size(dst_dtype);
+    uint8_t *src = (uint8_t *)buf + offset;
+    uint8_t block[IN_PLACE_BLOCK];
+    int bad = 0;
+
+    if (offset >= n * e)        /* sources past every result */
+        return nn_tensor_convert(buf, dst_dtype, src, NN_U8, n, scale);
+    size_t k = (offset + e - 2) / (e - 1);
+    if (k > n)
+        k = n;
+    uint8_t *head = malloc(k ? k : 1);
+    if (!head)
+        return -2;
+    memcpy(head, src, k);
+    for (size_t end = n; end > k;) {
+        size_t start = end - k > IN_PLACE_BLOCK ? end - IN_PLACE_BLOCK : k;
+
+        memcpy(block, src + start, end - start);
+        bad |= nn_tensor_convert((char *)buf + start * e, dst_dtype, block,
+                                 NN_U8, end - start, scale) < 0;
+        end = start;
+    }
+    bad |= nn_tensor_convert(buf, dst_dtype, head, NN_U8, k, scale) < 0;
+    free(head);
+    return bad ? -1 : 0;
 }

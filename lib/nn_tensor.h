@@ -1,7 +1,7 @@
 /*
  * Tensors as they travel in records: a dtype, a shape and raw
- * little-endian bytes.  This header only describes and sizes them;
- * reading them from a record lives in nn_record.h.
+ * little-endian bytes.  This header describes, sizes and converts
+ * them; reading them from a record lives in nn_record.h.
  */
 #ifndef NN_TENSOR_H
 #define NN_TENSOR_H
@@ -42,5 +42,28 @@ int nn_dtype_parse(const char *name, size_t len, nn_dtype *out);
  */
 int nn_shape_count(const int64_t *shape, int n_dims, uint64_t limit,
                    uint64_t *out);
+
+/*
+ * Convert n values at src, of src_dtype NN_U8, NN_F32 or NN_F64, into
+ * the model's real type dst_dtype (NN_F32 or NN_F64) at dst.  A u8
+ * value v becomes v * scale computed in double, then rounded to
+ * dst_dtype; floats are copied or rounded.  src may be unaligned, as
+ * it is inside a record.  Returns 0, or -1 when a result is NaN or
+ * infinite, because an input float was or because a double is too
+ * large for float.  dst is filled either way.
+ */
+int nn_tensor_convert(void *dst, nn_dtype dst_dtype, const void *src,
+                      nn_dtype src_dtype, size_t n, double scale);
+
+/*
+ * Convert n u8 values found at offset bytes into buf to dst_dtype
+ * (NN_F32 or NN_F64) at the start of buf, as nn_tensor_convert would,
+ * but in place: buf must hold max(offset + n, n * element size) bytes.
+ * Takes at most about offset / 3 bytes of extra memory.  Returns 0, -1
+ * when a result is not finite, or -2 when memory runs out (buf is then
+ * unchanged).
+ */
+int nn_tensor_convert_u8_in_place(void *buf, nn_dtype dst_dtype,
+                                  size_t offset, size_t n, double scale);
 
 #endif

@@ -154,12 +154,9 @@ static void add_sample(predictor *p, const nn_reader *r, const nn_sample *s)
     if (p->n == p->cap)
         grow(p);
     size_t base = (size_t)p->n * p->n_inputs;
-    for (int i = 0; i < p->n_inputs; i++) {
-        if (p->dtype == NN_F64)
-            ((double *)p->x)[base + i] = px[i] / 255.0;
-        else
-            ((float *)p->x)[base + i] = (float)(px[i] / 255.0);
-    }
+    /* the same values as nn-train's, bit for bit */
+    nn_tensor_convert((char *)p->x + base * nn_dtype_size(p->dtype),
+                      p->dtype, px, NN_U8, (size_t)p->n_inputs, 1.0 / 255.0);
     p->labels[p->n] = s->label;
     p->ids[p->n] = strndup(s->id, s->id_len);
     if (!p->ids[p->n])
