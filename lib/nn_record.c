@@ -206,6 +206,7 @@ void nn_reader_close(nn_reader *r)
     msgpack_unpacked_destroy(&r->unpacked);
     nn_header_free(&r->header);
     free(r->buf);
+    free(r->spare);
     memset(r, 0, sizeof *r);
 }
 
@@ -252,9 +253,20 @@ static int fill(nn_reader *r)
         r->buf = buf;
         r->cap = cap;
     }
+    /* Read up to 64 KiB past the end of a record being walked, or 1 MiB
+     * at a time otherwise.  A buffer handed over by
+     * nn_reader_give_buffer can be far larger than a record, and
+     * filling it would read records ahead only for
+     * nn_reader_take_buffer to copy them out again. */
+    size_t room = r->cap - r->len;
+    size_t ahead = need > r->len ? need - r->len : 0;
+    if (ahead < INITIAL_BUFFER)
+        ahead = INITIAL_BUFFER;
+    if (room > ahead)
+        room = ahead;
     for (;;) {
         /* read(2), not fread: act on each record as soon as it arrives. */
-        ssize_t got = read(fileno(r->fp), r->buf + r->len, r->cap - r->len);
+        ssize_t got = read(fileno(r->fp), r->buf + r->len, room);
         if (got < 0 && errno == EINTR) {
             if (stop_flag && *stop_flag) {
                 r->interrupted = 1;
@@ -269,6 +281,61 @@ static int fill(nn_reader *r)
         r->len += (size_t)got;
         return 0;
     }
+}
+
+/*
+ * The buffer that replaces a taken one is kept as r->spare when the
+ * caller gives the taken one back, and reused at the next take: a
+ * malloc and free per record would map and unmap 1 MiB each time, and
+ * every unmap interrupts the other threads (OpenBLAS's) to flush their
+ * TLBs.
+ */
+char *nn_reader_take_buffer(nn_reader *r, size_t *cap)
+{
+    size_t next = r->pos + r->raw_len, pending = r->len - next;
+    size_t own = pending > INITIAL_BUFFER ? pending : INITIAL_BUFFER;
+    char *fresh = r->spare, *taken = r->buf;
+
+    if (!fresh || r->spare_cap < own) {
+        fresh = malloc(own);
+        if (!fresh)
+            return NULL;
+        free(r->spare);
+    } else {
+        own = r->spare_cap;
+    }
+    r->spare = NULL;
+    r->spare_cap = 0;
+    memcpy(fresh, r->buf + next, pending);
+    *cap = r->cap;
+    r->buf = fresh;
+    r->cap = own;
+    r->len = pending;
+    r->pos = 0;
+    r->raw_len = 0;             /* r->raw and r->obj stay in taken */
+    return taken;
+}
+
+void nn_reader_give_buffer(nn_reader *r, char *buf, size_t cap)
+{
+    size_t pending = r->len - r->pos - r->raw_len;
+
+    /* keep the reader's own buffer when it is the larger one */
+    if (cap < r->cap || cap < pending) {
+        free(buf);
+        return;
+    }
+    memcpy(buf, r->buf + r->pos + r->raw_len, pending);
+    free(r->spare);
+    r->spare = r->buf;
+    r->spare_cap = r->cap;
+    r->buf = buf;
+    r->cap = cap;
+    r->len = pending;
+    r->pos = 0;
+    r->raw = NULL;
+    r->raw_len = 0;
+    r->obj = NULL;
 }
 
 static int str_eq(const msgpack_object *o, const char *s)

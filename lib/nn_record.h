@@ -62,6 +62,8 @@ typedef struct {
     char name[512];             /* "standard input" or 'path', for errors */
     char *buf;
     size_t len, pos, cap;
+    char *spare;                /* buffer kept between take and give */
+    size_t spare_cap;
     int eof;
     nn_walk walk;               /* progress through the next record */
     uint64_t index;             /* 1-based number of the current record */
@@ -100,6 +102,26 @@ int nn_reader_next(nn_reader *r);
  * stopped the read (see nn_record_set_stop).
  */
 int nn_reader_next_or_die(nn_reader *r);
+
+/*
+ * Lend the memory of a large record to its reader, so that it can be
+ * converted in place instead of next to a copy.
+ *
+ * nn_reader_take_buffer hands over the buffer that holds the current
+ * record: the caller owns it from then on, may overwrite it, and frees
+ * it or returns it with nn_reader_give_buffer.  r->obj, r->raw and
+ * every pointer into the record stay valid until the caller writes to
+ * it.  Bytes already read past the record move into a new buffer of
+ * the reader's.  Stores the capacity in *cap and returns the buffer,
+ * or NULL (nothing changed) when memory runs out.
+ *
+ * nn_reader_give_buffer makes buf, of cap bytes from malloc, the
+ * reader's buffer for the records that follow, or frees it when the
+ * reader's own buffer is larger.  Either way buf belongs to the reader
+ * afterwards, and r->obj and r->raw are no longer valid.
+ */
+char *nn_reader_take_buffer(nn_reader *r, size_t *cap);
+void nn_reader_give_buffer(nn_reader *r, char *buf, size_t cap);
 
 /*
  * The last error as "record N: reason", or the reason alone when no

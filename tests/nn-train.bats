@@ -313,3 +313,43 @@ train() {
 @test "nn-train reports a full disk" {
     check_disk_full nn-train -q -m one-layer "$D/batches"
 }
+
+@test "large u8 batches train as their float values" {
+    # Batches of 500 digits at 96x96 carry 4.6 MB of pixels, enough for
+    # nn-train to convert them in place in the reader's buffer; each
+    # epoch ends with a smaller batch, converted into a buffer of its
+    # own.  Both must give the metrics of the same pixels sent as the
+    # floats v * (1 / 255) that the u8 scale stands for.
+    local t="$BATS_TEST_TMPDIR"
+    nn-load -q -p training "$REPO/datasets/numbers" | nn-resize -q 96x96 |
+        nn-shuffle -q -e 2 --seed 3 | nn-batch -q --dtype u8 500 >"$t/u8"
+    "$PY" - "$t/u8" "$t/f32" "$t/f64" <<'PYEOF'
+import sys
+import msgpack
+import numpy as np
+
+outs = {"f32": open(sys.argv[2], "wb"), "f64": open(sys.argv[3], "wb")}
+with open(sys.argv[1], "rb") as f:
+    for rec in msgpack.Unpacker(f, raw=False):
+        for dtype, out in outs.items():
+            r = dict(rec)
+            if r["type"] == "batch":
+                v = np.frombuffer(r.pop("data"), np.uint8) * r.pop("scale")
+                r["data"] = v.astype(np.float32 if dtype == "f32"
+                                     else np.float64).tobytes()
+                r["dtype"] = dtype
+            out.write(msgpack.packb(r, use_bin_type=True))
+PYEOF
+    [ "$(nn-dump "$t/u8" | jq -c 'select(.type == "batch") | .shape[0]' |
+         tr '\n' ' ')" = "500 210 500 210 " ]
+    for bits in 32 64; do
+        nn-train -q --precision "$bits" -m n-layers -l 8 "$t/u8" |
+            nn-dump | jq -c 'select(.type == "metrics") | del(.seconds)' \
+            >"$t/from-u8"
+        nn-train -q --precision "$bits" -m n-layers -l 8 "$t/f$bits" |
+            nn-dump | jq -c 'select(.type == "metrics") | del(.seconds)' \
+            >"$t/from-float"
+        [ "$(wc -l <"$t/from-u8")" -eq 6 ]
+        diff "$t/from-u8" "$t/from-float"
+    done
+}

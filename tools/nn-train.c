@@ -137,9 +137,12 @@ typedef struct {
     nn_optim *optim;
     int64_t input_shape[3];
     int n_inputs;
-    void *x;                    /* (max m, n_inputs) in the model dtype */
-    size_t x_cap;
+    void *x;                    /* (m, n_inputs) in the model dtype */
+    size_t x_cap;               /* bytes */
+    int x_borrowed;             /* x is the reader's buffer, to give back
+                                 * after the step */
     int *labels;
+    int labels_cap;
     sample_set dev, test;
     void *eval_buf;             /* (eval chunk, n_inputs) */
     int *eval_pred;
@@ -555,63 +558,6 @@ static void load_samples(const char *path, const nn_header *classes,
                path);
 }
 
-/*
- * Convert n values of a wire tensor into the model dtype, multiplying
- * u8 values by scale.  Returns -1 when a value is NaN or infinite: no
- * network can learn from those.  One loop per pair of types, so each
- * one vectorises; data may be unaligned (it sits inside a record), so
- * floats are loaded with memcpy.
- */
-#define CONVERT(SRC, DST, EXPR)                                 \
-    do {                                                        \
-        const char *in = data;                                  \
-        DST *out = dst;                                         \
-        for (size_t i = 0; i < n; i++) {                        \
-            SRC v;                                              \
-            memcpy(&v, in + i * sizeof v, sizeof v);            \
-            out[i] = (DST)(EXPR);                               \
-        }                                                       \
-    } while (0)
-
-static int to_model_dtype(nn_dtype model, nn_dtype src, const void *data,
-                          size_t n, double scale, void *dst)
-{
-    int f64 = model == NN_F64;
-
-    switch (src) {
-    case NN_U8:
-        if (f64)
-            CONVERT(uint8_t, double, v * scale);
-        else
-            CONVERT(uint8_t, float, v * scale);
-        return 0;
-    case NN_F32:
-        if (f64)
-            CONVERT(float, double, v);
-        else
-            memcpy(dst, data, n * sizeof(float));
-        break;
-    default:
-        if (f64)
-            memcpy(dst, data, n * sizeof(double));
-        else
-            CONVERT(double, float, v);
-    }
-    /* Floats from outside may hold NaN or infinity; u8 cannot. */
-    if (f64) {
-        const double *v = dst;
-        double sum = 0;
-        for (size_t i = 0; i < n; i++)
-            sum += v[i] * 0;
-        return isfinite(sum) ? 0 : -1;
-    }
-    const float *v = dst;
-    float sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += v[i] * 0;
-    return isfinite(sum) ? 0 : -1;
-}
-
 /* Largest number of samples evaluated in one forward pass. */
 #define EVAL_CHUNK 1024
 
@@ -637,9 +583,9 @@ static void evaluate(run *run, const sample_set *set, double *cost,
     for (int start = 0; start < set->n; start += chunk) {
         int m = set->n - start < chunk ? set->n - start : chunk;
         int n_correct;
-        to_model_dtype(run->opt.model.dtype, NN_U8,
-                       set->pixels + (size_t)start * set->n_inputs,
-                       (size_t)m * set->n_inputs, 1.0 / 255.0, run->eval_buf);
+        nn_tensor_convert(run->eval_buf, run->opt.model.dtype,
+                          set->pixels + (size_t)start * set->n_inputs,
+                          NN_U8, (size_t)m * set->n_inputs, 1.0 / 255.0);
         if (!nn_model_forward(model, run->eval_buf, m, NN_MODE_INFER))
             nn_die(ENOMEM, "cannot evaluate %d samples", m);
         cost_sum += nn_model_loss(model, set->labels + start, m, &n_correct,
@@ -922,8 +868,13 @@ static void write_checkpoint(run *run)
                run->opt.checkpoint_path);
 }
 
-/* Check a batch record and make x and labels hold it. */
-static int load_batch(run *run, const nn_reader *r, nn_tensor *t)
+/*
+ * Check a batch record, build the model on the first one, and copy its
+ * labels.  Returns the number of samples; *t and *scale describe the
+ * pixels, still in the record.
+ */
+static int check_batch(run *run, const nn_reader *r, nn_tensor *t,
+                       double *scale)
 {
     const msgpack_object *labels = nn_map_get(r->obj, "labels");
     char err[160];
@@ -946,29 +897,97 @@ static int load_batch(run *run, const nn_reader *r, nn_tensor *t)
                       (long long)run->input_shape[1],
                       (long long)run->input_shape[2]);
     int m = (int)t->shape[0];
-    size_t n = (size_t)m * run->n_inputs;
-    size_t bytes = n * nn_dtype_size(run->opt.model.dtype);
-    if (bytes > run->x_cap) {
-        free(run->x);
+    if (m > run->labels_cap) {
         free(run->labels);
-        run->x = malloc(bytes);
         run->labels = malloc(m * sizeof *run->labels);
-        if (!run->x || !run->labels)
-            nn_die(ENOMEM, "cannot hold a batch of %d samples", m);
-        run->x_cap = bytes;
+        if (!run->labels)
+            nn_die(ENOMEM, "cannot hold the labels of %d samples", m);
+        run->labels_cap = m;
     }
     for (int i = 0; i < m; i++)
         run->labels[i] = (int)labels->via.array.ptr[i].via.u64;
-    double scale = 1.0 / 255.0;
+    *scale = 1.0 / 255.0;
     if (t->dtype == NN_U8 && nn_map_get(r->obj, "scale") &&
-        nn_field_double(r->obj, "scale", &scale, err, sizeof err) < 0)
+        nn_field_double(r->obj, "scale", scale, err, sizeof err) < 0)
         nn_reader_die(r, "batch: %s", err);
-    if (!(scale > 0 && isfinite(scale)))
-        nn_reader_die(r, "batch: scale %g is not a positive number", scale);
-    if (to_model_dtype(run->opt.model.dtype, t->dtype, t->data, n, scale,
-                       run->x) < 0)
-        nn_reader_die(r, "batch: NaN or infinity in the input data");
+    if (!(*scale > 0 && isfinite(*scale)))
+        nn_reader_die(r, "batch: scale %g is not a positive number", *scale);
     return m;
+}
+
+/*
+ * u8 batches of at least this many bytes are converted in place.  The
+ * reader copies the bytes it read past the record (up to 64 KiB for
+ * records this large) when nn-train borrows its buffer, and again when
+ * nn-train gives it back.  For small batches that copying would cost
+ * more than the memory it saves is worth.
+ */
+#define IN_PLACE_MIN_BYTES (4u << 20)
+
+/*
+ * Make run->x hold the batch's m samples in the model dtype.  Large u8
+ * batches are converted in place inside the reader's buffer, which
+ * nn-train borrows until give_back_batch.  Otherwise the batch would
+ * sit in memory twice, as the u8 record and as its floats, adding a
+ * quarter (32-bit) or an eighth (64-bit) to the peak.  The record's
+ * fields are unreadable afterwards.
+ */
+static void convert_batch(run *run, nn_reader *r, const nn_tensor *t, int m,
+                          double scale)
+{
+    nn_dtype dtype = run->opt.model.dtype;
+    size_t n = (size_t)m * run->n_inputs;
+    size_t bytes = n * nn_dtype_size(dtype);
+    int rc;
+
+    /* msgpack-c points bin objects into the buffer it unpacked */
+    const char *data = t->data;
+    if (t->dtype == NN_U8 && n >= IN_PLACE_MIN_BYTES &&
+        data >= r->buf && data + n <= r->buf + r->len) {
+        size_t offset = (size_t)(data - r->buf);
+        size_t need = offset + n > bytes ? offset + n : bytes, cap;
+        char *buf = nn_reader_take_buffer(r, &cap);
+
+        if (!buf)
+            nn_die(ENOMEM, "cannot hold a batch of %d samples", m);
+        if (cap < need) {
+            char *grown = realloc(buf, need);
+            if (!grown)
+                nn_die(ENOMEM, "cannot hold a batch of %d samples", m);
+            buf = grown;
+            cap = need;
+        }
+        free(run->x);
+        run->x = buf;
+        run->x_cap = cap;
+        run->x_borrowed = 1;
+        rc = nn_tensor_convert_u8_in_place(buf, dtype, offset, n, scale);
+        if (rc == -2)
+            nn_die(ENOMEM, "cannot convert a batch of %d samples", m);
+    } else {
+        if (bytes > run->x_cap) {
+            free(run->x);
+            run->x = malloc(bytes);
+            if (!run->x)
+                nn_die(ENOMEM, "cannot hold a batch of %d samples", m);
+            run->x_cap = bytes;
+        }
+        rc = nn_tensor_convert(run->x, dtype, t->data, t->dtype, n, scale);
+    }
+    /* no network can learn from NaN or infinite inputs */
+    if (rc < 0)
+        nn_reader_die(r, "batch: NaN or infinity in the input data");
+}
+
+/* Return a borrowed batch buffer to the reader for the next record. */
+static void give_back_batch(run *run, nn_reader *r)
+{
+    if (!run->x_borrowed)
+        return;
+    nn_reader_give_buffer(r, run->x, run->x_cap);
+    run->x = NULL;
+    run->x_cap = 0;
+    run->x_borrowed = 0;
 }
 
 /* While resuming: is this batch one the checkpoint already trained? */
@@ -989,18 +1008,20 @@ static int already_trained(run *run, const nn_reader *r)
 }
 
 /* One minibatch: forward, loss, backward, checks, optimizer step. */
-static void train_batch(run *run, const nn_reader *r)
+static void train_batch(run *run, nn_reader *r)
 {
     nn_train_state *st = &run->st;
     double lambda = run->opt.weight_decay;
     nn_tensor t;
+    double scale;
     int n_correct;
 
     if (run->model && already_trained(run, r))
         return;
-    int m = load_batch(run, r, &t);
+    int m = check_batch(run, r, &t, &scale);
     if (already_trained(run, r))
         return;
+    convert_batch(run, r, &t, m, scale);
 
     if (!nn_model_forward(run->model, run->x, m, NN_MODE_TRAIN))
         nn_die(ENOMEM, "cannot run a batch of %d samples", m);
@@ -1031,6 +1052,7 @@ static void train_batch(run *run, const nn_reader *r)
     pack_kv_double(pk, "cost", cost);
     pack_kv_double(pk, "accuracy", (double)n_correct / m);
     nn_writer_flush(run->out);
+    give_back_batch(run, r);
     st->step++;
     st->batches_done++;
 }
