@@ -166,45 +166,49 @@ int nn_tensor_convert(void *dst, nn_dtype dst_dtype, const void *src,
     return any_non_finite_f32(dst, n) ? -1 : 0;
 }
 
-/* Values converted per step of the in-place loop. */
-#define IN_PLACE_BLOCK 4096
+/* The number of values that nn_tensor_convert_u8_in_place copies out. */
+static size_t overlapping_values(size_t e, size_t offset, size_t n)
+{
+    size_t end = n;
+
+    for (;;) {
+        size_t top = (offset + end + e - 1) / e;
+
+        if (top >= end)
+            return end;
+        end = top;
+    }
+}
 
 /*
  * Value i moves from byte offset + i to bytes [e i, e i + e), where e is
- * the element size.  Going from the last block to the first, each block
- * is copied out before its results overwrite it, and a block [b0, b1)
- * writes nothing below e b0, which is past the unread bytes [offset,
- * offset + b0) whenever e b0 >= offset + b0, that is b0 >= k with
- * k = ceil(offset / (e - 1)).  The first k values, whose results
- * would overwrite sources still unread, are copied out before anything
- * is written.
+ * the element size.  While values [0, end) remain, those from
+ * top = ceil((offset + end) / e) up have results past every remaining
+ * source byte, so they convert directly and end moves down to top.
+ * That stops once the results of the remaining values would overlap
+ * their own sources (end <= offset / (e - 1) + 1, about), and those few
+ * are copied out first.
  */
 int nn_tensor_convert_u8_in_place(void *buf, nn_dtype dst_dtype,
                                   size_t offset, size_t n, double scale)
 {
     size_t e = nn_dtype_size(dst_dtype);
-    uint8_t *src = (uint8_t *)buf + offset;
-    uint8_t block[IN_PLACE_BLOCK];
+    size_t n_head = overlapping_values(e, offset, n), end = n;
+    const uint8_t *src = (const uint8_t *)buf + offset;
+    uint8_t *head = malloc(n_head ? n_head : 1);
     int bad = 0;
 
-    if (offset >= n * e)        /* sources past every result */
-        return nn_tensor_convert(buf, dst_dtype, src, NN_U8, n, scale);
-    size_t k = (offset + e - 2) / (e - 1);
-    if (k > n)
-        k = n;
-    uint8_t *head = malloc(k ? k : 1);
     if (!head)
         return -2;
-    memcpy(head, src, k);
-    for (size_t end = n; end > k;) {
-        size_t start = end - k > IN_PLACE_BLOCK ? end - IN_PLACE_BLOCK : k;
+    while (end > n_head) {
+        size_t top = (offset + end + e - 1) / e;
 
-        memcpy(block, src + start, end - start);
-        bad |= nn_tensor_convert((char *)buf + start * e, dst_dtype, block,
-                                 NN_U8, end - start, scale) < 0;
-        end = start;
+        bad |= nn_tensor_convert((char *)buf + top * e, dst_dtype, src + top,
+                                 NN_U8, end - top, scale) < 0;
+        end = top;
     }
-    bad |= nn_tensor_convert(buf, dst_dtype, head, NN_U8, k, scale) < 0;
+    memcpy(head, src, n_head);
+    bad |= nn_tensor_convert(buf, dst_dtype, head, NN_U8, n_head, scale) < 0;
     free(head);
     return bad ? -1 : 0;
 }
