@@ -835,10 +835,12 @@ static void build_model(run *run, const nn_reader *r, const nn_tensor *t)
         if (opt->model.bn_mode == NN_BN_BATCH && s->n > eval_n)
             eval_n = s->n;
     }
-    run->eval_buf = malloc((size_t)eval_n * run->n_inputs * elem);
-    run->eval_pred = malloc(eval_n * sizeof *run->eval_pred);
-    if (!run->eval_buf || !run->eval_pred)
-        nn_die(ENOMEM, "cannot allocate the evaluation buffers");
+    if (run->dev.n || run->test.n) {
+        run->eval_buf = malloc((size_t)eval_n * run->n_inputs * elem);
+        run->eval_pred = malloc(eval_n * sizeof *run->eval_pred);
+        if (!run->eval_buf || !run->eval_pred)
+            nn_die(ENOMEM, "cannot allocate the evaluation buffers");
+    }
 
     run->st.best_dev_cost = INFINITY;
     run->st.best_epoch = -1;
