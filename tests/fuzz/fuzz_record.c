@@ -5,10 +5,12 @@
  * of docs/format.md.  A record that passed validation but breaks one
  * of them aborts, so libFuzzer saves it.
  *
- * Each input is read twice: from a file, which arrives in one read,
- * and from a pipe that a thread fills a few bytes at a time, so the
- * reader must resume its walk of a record across many reads.  Both
- * must give the same records and the same error.
+ * Each input is read three times: from a file, which arrives in one
+ * read, then again lending the reader's buffer after every sample and
+ * batch as nn-train does, and from a pipe that a thread fills a few
+ * bytes at a time, so the reader must resume its walk of a record
+ * across many reads, also lending.  All must give the same records and
+ * the same error.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -114,8 +116,29 @@ static void check_header(const nn_header *h)
         FUZZ_CHECK(h->classes[i] != NULL);
 }
 
-/* Read the stream at path to its end or first error into *out. */
-static void read_stream(const char *path, size_t size, outcome *out)
+/*
+ * Take the buffer of the record just read, overwrite it whole as an
+ * in-place conversion would, grow it, and give it back: the reader
+ * must go on with the bytes it had read past the record.
+ */
+static void lend_buffer(nn_reader *r)
+{
+    size_t cap;
+    char *buf = nn_reader_take_buffer(r, &cap);
+
+    FUZZ_CHECK(buf != NULL);
+    memset(buf, 0xa5, cap);
+    char *grown = realloc(buf, cap + cap / 2 + 1);
+    FUZZ_CHECK(grown != NULL);
+    nn_reader_give_buffer(r, grown, cap + cap / 2 + 1);
+}
+
+/*
+ * Read the stream at path to its end or first error into *out, lending
+ * the buffer after each sample and batch when lend is set.
+ */
+static void read_stream(const char *path, size_t size, int lend,
+                        outcome *out)
 {
     nn_reader r;
     int rc;
@@ -134,6 +157,8 @@ static void read_stream(const char *path, size_t size, outcome *out)
             check_batch(&r);
         out->digest = out->digest * 1000003 + r.raw_len * 31 + r.type;
         out->n_records++;
+        if (lend && (r.type == NN_REC_SAMPLE || r.type == NN_REC_BATCH))
+            lend_buffer(&r);
     }
     /* an error always comes with a reason */
     FUZZ_CHECK(rc == 0 || r.err[0] != '\0');
@@ -159,7 +184,7 @@ static void *write_chunks(void *arg)
     return NULL;
 }
 
-/* Read data through a pipe fed 1 to 16 bytes at a time. */
+/* Read data through a pipe fed 1 to 16 bytes at a time, lending. */
 static void read_through_pipe(const uint8_t *data, size_t size,
                               outcome *out)
 {
@@ -175,7 +200,7 @@ static void read_through_pipe(const uint8_t *data, size_t size,
     f.chunk = size ? (size_t)(data[size - 1] % 16) + 1 : 1;
     FUZZ_CHECK(pthread_create(&writer, NULL, write_chunks, &f) == 0);
     snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
-    read_stream(path, size, out);
+    read_stream(path, size, 1, out);
     close(fds[0]);
     pthread_join(writer, NULL);
 }
@@ -183,12 +208,17 @@ static void read_through_pipe(const uint8_t *data, size_t size,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_scratch_file(data, size);
-    outcome whole, piped;
+    outcome whole, lent, piped;
 
     /* a reader that stops early closes the pipe under the writer */
     signal(SIGPIPE, SIG_IGN);
-    read_stream(path, size, &whole);
+    read_stream(path, size, 0, &whole);
+    read_stream(path, size, 1, &lent);
     read_through_pipe(data, size, &piped);
+    FUZZ_CHECK(whole.n_records == lent.n_records);
+    FUZZ_CHECK(whole.digest == lent.digest);
+    FUZZ_CHECK(whole.rc == lent.rc);
+    FUZZ_CHECK(strcmp(whole.err, lent.err) == 0);
     FUZZ_CHECK(whole.n_records == piped.n_records);
     FUZZ_CHECK(whole.digest == piped.digest);
     FUZZ_CHECK(whole.rc == piped.rc);
