@@ -5,12 +5,13 @@
  * of docs/format.md.  A record that passed validation but breaks one
  * of them aborts, so libFuzzer saves it.
  *
- * Each input is read three times: from a file, which arrives in one
- * read, then again lending the reader's buffer after every sample and
- * batch as nn-train does, and from a pipe that a thread fills a few
- * bytes at a time, so the reader must resume its walk of a record
- * across many reads, also lending.  All must give the same records and
- * the same error.
+ * Each input is read three times.  The first read is from a file,
+ * which arrives in one read.  The second is from the file again,
+ * lending the reader's buffer after every sample and batch as nn-train
+ * does.  The third is from a pipe that a thread fills a few bytes at a
+ * time, also lending, so the reader must resume its walk of a record
+ * across many reads.  All must give the same records and the same
+ * error.
  */
 #include <fcntl.h>
 #include <pthread.h>
