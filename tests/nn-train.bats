@@ -353,3 +353,27 @@ PYEOF
         diff "$t/from-u8" "$t/from-float"
     done
 }
+
+@test "small u8 batches reuse the large buffer" {
+    # After a batch converted in place, the reader keeps a buffer that
+    # holds 500 samples as floats.  The smaller batch that ends each
+    # epoch must be converted inside it too, not in a second buffer
+    # (210 x 9216 floats, 7.7 MB), so dropping the small batches must
+    # not lower the peak.
+    local t="$BATS_TEST_TMPDIR" mixed big
+    nn-load -q -p training "$REPO/datasets/numbers" | nn-resize -q 96x96 |
+        nn-shuffle -q -e 2 --seed 3 | nn-batch -q --dtype u8 500 >"$t/mixed"
+    "$PY" - "$t/mixed" "$t/big" <<'PYEOF'
+import sys
+import msgpack
+
+with open(sys.argv[1], "rb") as f, open(sys.argv[2], "wb") as out:
+    for rec in msgpack.Unpacker(f, raw=False):
+        if rec["type"] != "batch" or rec["shape"][0] == 500:
+            out.write(msgpack.packb(rec, use_bin_type=True))
+PYEOF
+    mixed=$(peak_kb nn-train -q --precision 32 -l 8 "$t/mixed")
+    big=$(peak_kb nn-train -q --precision 32 -l 8 "$t/big")
+    echo "peak KiB: $mixed with the small batches, $big without"
+    [ "$mixed" -le $((big + 1024)) ]
+}

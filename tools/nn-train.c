@@ -944,10 +944,16 @@ static void convert_batch(run *run, nn_reader *r, const nn_tensor *t, int m,
 
     /* msgpack-c points bin objects into the buffer it unpacked */
     const char *data = t->data;
-    if (t->dtype == NN_U8 && n >= IN_PLACE_MIN_BYTES &&
-        data >= r->buf && data + n <= r->buf + r->len) {
-        size_t offset = (size_t)(data - r->buf);
-        size_t need = offset + n > bytes ? offset + n : bytes, cap;
+    int inside = data >= r->buf && data + n <= r->buf + r->len;
+    size_t offset = inside ? (size_t)(data - r->buf) : 0;
+    size_t need = offset + n > bytes ? offset + n : bytes;
+    /* Smaller batches go in place too when a large one has left the
+     * reader a buffer with room for their floats, because a buffer of
+     * their own would come on top of it. */
+    int big_buffer = r->cap >= IN_PLACE_MIN_BYTES && r->cap >= need;
+    if (t->dtype == NN_U8 && inside &&
+        (n >= IN_PLACE_MIN_BYTES || big_buffer)) {
+        size_t cap;
         char *buf = nn_reader_take_buffer(r, &cap);
 
         if (!buf)
