@@ -123,6 +123,17 @@ bytes() {
 {'type': 'batch', 'epoch': 0, 'index': 0, 'labels': [], 'dtype': 'f32', 'shape': [0, 1, 1, 1], 'data': b''}|batch: shape dim 0 is not a positive integer within the limit"
 }
 
+@test "bad pixel scales are rejected" {
+    # A u8 batch's scale must be a positive finite number, and a scale
+    # that turns a pixel into infinity is caught too (255 * 1e308).
+    each_record "nn-train -q -l 2 --precision 64" "
+{'type': 'batch', 'epoch': 0, 'index': 0, 'labels': [0], 'dtype': 'u8', 'shape': [1, 1, 1, 1], 'data': b'a', 'scale': float('inf')}|batch: scale inf is not a positive finite number
+{'type': 'batch', 'epoch': 0, 'index': 0, 'labels': [0], 'dtype': 'u8', 'shape': [1, 1, 1, 1], 'data': b'a', 'scale': float('nan')}|batch: scale nan is not a positive finite number
+{'type': 'batch', 'epoch': 0, 'index': 0, 'labels': [0], 'dtype': 'u8', 'shape': [1, 1, 1, 1], 'data': b'a', 'scale': 0.0}|batch: scale 0 is not a positive finite number
+{'type': 'batch', 'epoch': 0, 'index': 0, 'labels': [0], 'dtype': 'u8', 'shape': [1, 1, 1, 1], 'data': b'a', 'scale': -1}|batch: scale -1 is not a positive finite number
+{'type': 'batch', 'epoch': 0, 'index': 0, 'labels': [0], 'dtype': 'u8', 'shape': [1, 1, 1, 1], 'data': b'\\xff', 'scale': 1e308}|batch: NaN or infinity in the input data"
+}
+
 @test "extra fields are ignored and kept" {
     pack '[header(note="extra"),
            dict(sample("s0", 1, [1, 1, 1], [7]), note={"any": [1, None]}),
