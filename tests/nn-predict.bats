@@ -84,6 +84,16 @@ prediction_metrics() {
     [ "$(tail -n 1 "$T/out" | jq -r .scope)" = prediction ]
 }
 
+@test "nn-predict reads joined streams as one" {
+    # cat keeps the second stream's header: one header comes out, and
+    # the metrics count both copies.
+    cat "$RUN/test.nn" "$RUN/test.nn" |
+        nn-predict -q --model "$RUN/model.nn" | nn-dump >"$T/out"
+    [ "$(jq -c 'select(.type == "header")' "$T/out" | wc -l)" -eq 1 ]
+    [ "$(jq -c 'select(.type == "prediction")' "$T/out" | wc -l)" -eq 260 ]
+    [ "$(tail -n 1 "$T/out" | jq .samples)" -eq 260 ]
+}
+
 @test "nn-predict counts the confusion matrix" {
     nn-predict -q --model "$RUN/model.nn" "$RUN/test.nn" | nn-dump >"$T/out"
     local counted

@@ -377,3 +377,17 @@ PYEOF
     echo "peak KiB: $mixed with the small batches, $big without"
     [ "$mixed" -le $((big + 1024)) ]
 }
+
+@test "joined streams train as one run" {
+    # cat joins two sample streams, headers and all: nn-train writes one
+    # header and reads --dev once, here from a pipe that cannot be
+    # read twice.
+    local t="$BATS_TEST_TMPDIR"
+    nn-load -q -p training "$D/colors" >"$t/training"
+    cat "$t/training" "$t/training" | nn-batch -q 8 >"$t/joined"
+    nn-train -q -l 4 --dev <(nn-load -q -p dev "$D/colors") "$t/joined" \
+        >"$t/metrics"
+    [ "$(nn-dump "$t/metrics" | jq -c 'select(.type == "header")' | wc -l)" -eq 1 ]
+    [ "$(nn-dump "$t/metrics" | jq -c 'select(.scope == "epoch") | .dev_accuracy' |
+         wc -l)" -eq 1 ]
+}

@@ -236,9 +236,12 @@ int main(int argc, char **argv)
     nn_writer_init(&w, stdout);
     p.out = &w;
 
+    int started = 0;
     while (nn_input_next(&in) > 0) {
         nn_sample s;
-        if (in.r.type == NN_REC_HEADER) {
+        /* a later header (streams joined by cat) lists the same classes */
+        if (in.r.type == NN_REC_HEADER && !started) {
+            started = 1;
             p.labelled = nn_header_same_classes(&in.header, &p.saved.header);
             if (!p.labelled)
                 nn_log_info("the input's classes are not the model's: "
@@ -246,6 +249,8 @@ int main(int argc, char **argv)
             nn_write_header(&w, &(nn_header){
                 .n_classes = p.n_classes, .classes = p.saved.header.classes,
                 .source = "nn-predict"});
+        } else if (in.r.type == NN_REC_HEADER) {
+            continue;
         } else if (in.r.type == NN_REC_SAMPLE) {
             if (nn_reader_sample(&in.r, &s) < 0)
                 nn_reader_die(&in.r, "%s", in.r.err);

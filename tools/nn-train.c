@@ -149,6 +149,7 @@ typedef struct {
     long *confusion;            /* (C, C): true class, predicted class */
     int have_dev_result;
     nn_train_state st;
+    int started;                /* the first header was read */
     int resumed;                /* still skipping batches already trained */
     int stopped;                /* --stop-early triggered */
     double start_s;
@@ -1209,6 +1210,7 @@ static void start(run *run, const nn_header *header)
 {
     int C = header->n_classes;
 
+    run->started = 1;
     run->header = *header;
     if (run->opt.dev_path)
         load_samples(run->opt.dev_path, header, &run->dev);
@@ -1323,7 +1325,10 @@ int main(int argc, char **argv)
         char err[160];
         switch (in.r.type) {
         case NN_REC_HEADER:
-            start(&run, &in.header);
+            /* A later header (streams joined by cat) lists the same
+             * classes, as the reader checked, so the run goes on. */
+            if (!run.started)
+                start(&run, &in.header);
             break;
         case NN_REC_BATCH:
             train_batch(&run, &in.r);
