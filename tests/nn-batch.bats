@@ -84,6 +84,37 @@ setup() {
     [ "$output" = 24 ]
 }
 
+@test "nn-batch floats are u8 pixels times scale" {
+    # f32 and f64 batches must hold the values nn-train makes of a u8
+    # batch, v * scale in double then rounded, so the three dtypes train
+    # the same network.  v / 255 would differ in the last bit of 24
+    # doubles.
+    local t="$BATS_TEST_TMPDIR"
+    pack '[header()] + [sample("s", 0, [16, 16, 1], list(range(256)))]' >"$t/in"
+    for dtype in u8 f32 f64; do
+        nn-batch -q --dtype "$dtype" 1 "$t/in" >"$t/$dtype"
+    done
+    "$PY" - "$t/u8" "$t/f32" "$t/f64" <<'PYEOF'
+import sys
+import msgpack
+import numpy as np
+
+def batch(path):
+    with open(path, "rb") as f:
+        return [r for r in msgpack.Unpacker(f, raw=False)
+                if r["type"] == "batch"][0]
+
+u8 = batch(sys.argv[1])
+pixels = np.frombuffer(u8["data"], np.uint8)
+want = pixels * u8["scale"]
+f32 = np.frombuffer(batch(sys.argv[2])["data"], np.float32)
+f64 = np.frombuffer(batch(sys.argv[3])["data"], np.float64)
+assert np.array_equal(f64, want), "f64 differs from u8 * scale"
+assert np.array_equal(f32, want.astype(np.float32)), "f32 differs"
+assert np.count_nonzero(pixels / 255.0 != want) == 24
+PYEOF
+}
+
 @test "nn-batch summary of a dataset batch" {
     sample_stream "$BATS_TEST_TMPDIR/ds" "$BATS_TEST_TMPDIR/in"
     run bash -c 'nn-batch -q 12 "$1" | nn-dump | jq -c "select(.type == \"batch\") | .data | [.min >= 0, .max <= 1, .bytes]"' \

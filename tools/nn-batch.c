@@ -133,17 +133,14 @@ static void add(const nn_reader *r, batch *b, const nn_sample *s,
                       (long long)b->shape[1], (long long)b->shape[2]);
     }
     size_t base = (size_t)b->m * b->sample_values;
-    if (opt->dtype == NN_U8) {
+    /* Floats get the values nn-train makes of u8 batches, so every
+     * dtype trains the same network. */
+    if (opt->dtype == NN_U8)
         memcpy((uint8_t *)b->data + base, px, b->sample_values);
-    } else if (opt->dtype == NN_F32) {
-        float *dst = (float *)b->data + base;
-        for (size_t i = 0; i < b->sample_values; i++)
-            dst[i] = (float)px[i] / 255.0f;
-    } else {
-        double *dst = (double *)b->data + base;
-        for (size_t i = 0; i < b->sample_values; i++)
-            dst[i] = px[i] / 255.0;
-    }
+    else
+        nn_tensor_convert((char *)b->data + base * nn_dtype_size(opt->dtype),
+                          opt->dtype, px, NN_U8, b->sample_values,
+                          1.0 / 255.0);
     b->labels[b->m++] = s->label;
 }
 
