@@ -914,7 +914,8 @@ static int check_batch(run *run, const nn_reader *r, nn_tensor *t,
         nn_field_double(r->obj, "scale", scale, err, sizeof err) < 0)
         nn_reader_die(r, "batch: %s", err);
     if (!(*scale > 0 && isfinite(*scale)))
-        nn_reader_die(r, "batch: scale %g is not a positive finite number", *scale);
+        nn_reader_die(r, "batch: scale %g is not a positive finite number",
+                      *scale);
     return m;
 }
 
