@@ -305,8 +305,9 @@ def machine(results):
             floor[0]["openblas"], floor[0]["core"], floor[0]["threads"]))
     cores = sorted({r["blas_core"] for r in results["runs"]
                     if "blas_core" in r})
-    lines.append("- OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE: %s here; "
-                 "unset for the peer, whose OpenBLAS then ran the %s kernel"
+    lines.append("- OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE: %s in the "
+                 "environment; unset for every timed command, so both "
+                 "sides ran the kernel OpenBLAS picks (the peer's: %s)"
                  % (", ".join("%s=%s" % kv for kv in
                               m["openblas_env"].items()),
                     " / ".join(cores) or "(no peer run)"))
