@@ -166,13 +166,17 @@ int nn_tensor_convert(void *dst, nn_dtype dst_dtype, const void *src,
     return any_non_finite_f32(dst, n) ? -1 : 0;
 }
 
-/* The number of values that nn_tensor_convert_u8_in_place copies out. */
-static size_t overlapping_values(size_t e, size_t offset, size_t n)
+/*
+ * The number of values that nn_tensor_convert_in_place copies out
+ * first when it widens elements of s bytes to e bytes.
+ */
+static size_t overlapping_values(size_t s, size_t e, size_t offset,
+                                 size_t n)
 {
     size_t end = n;
 
     for (;;) {
-        size_t top = (offset + end + e - 1) / e;
+        size_t top = (offset + s * end + e - 1) / e;
 
         if (top >= end)
             return end;
@@ -180,35 +184,62 @@ static size_t overlapping_values(size_t e, size_t offset, size_t n)
     }
 }
 
+/* Bytes of source values converted per step when narrowing. */
+#define IN_PLACE_BLOCK 4096
+
 /*
- * Value i moves from byte offset + i to bytes [e i, e i + e), where e is
- * the element size.  While values [0, end) remain, those from
- * top = ceil((offset + end) / e) up have results past every remaining
+ * Value i moves from bytes [offset + s i, offset + s i + s) to bytes
+ * [e i, e i + e), where s and e are the source and result element
+ * sizes.
+ *
+ * When widening (s < e), while values [0, end) remain, those from
+ * top = ceil((offset + s end) / e) up have results past every remaining
  * source byte, so they convert directly and end moves down to top.
  * That stops once the results of the remaining values would overlap
- * their own sources (end <= offset / (e - 1) + 1, about), and those few
- * are copied out first.
+ * their own sources, and those few are copied out first.
+ *
+ * Otherwise (s >= e) every result lands at or before its source, so
+ * the values go in order, a block at a time copied out before its
+ * results overwrite it: a block's results end before the next block's
+ * sources begin.
  */
-int nn_tensor_convert_u8_in_place(void *buf, nn_dtype dst_dtype,
-                                  size_t offset, size_t n, double scale)
+int nn_tensor_convert_in_place(void *buf, nn_dtype dst_dtype, size_t offset,
+                               nn_dtype src_dtype, size_t n, double scale)
 {
-    size_t e = nn_dtype_size(dst_dtype);
-    size_t n_head = overlapping_values(e, offset, n), end = n;
+    size_t s = nn_dtype_size(src_dtype), e = nn_dtype_size(dst_dtype);
     const uint8_t *src = (const uint8_t *)buf + offset;
-    uint8_t *head = malloc(n_head ? n_head : 1);
     int bad = 0;
+
+    if (s >= e) {
+        _Alignas(8) uint8_t block[IN_PLACE_BLOCK];
+        size_t per_block = IN_PLACE_BLOCK / s;
+
+        for (size_t start = 0; start < n; start += per_block) {
+            size_t count = n - start < per_block ? n - start : per_block;
+
+            memcpy(block, src + start * s, count * s);
+            bad |= nn_tensor_convert((char *)buf + start * e, dst_dtype,
+                                     block, src_dtype, count, scale) < 0;
+        }
+        return bad ? -1 : 0;
+    }
+
+    size_t n_head = overlapping_values(s, e, offset, n), end = n;
+    uint8_t *head = malloc(n_head ? n_head * s : 1);
 
     if (!head)
         return -2;
     while (end > n_head) {
-        size_t top = (offset + end + e - 1) / e;
+        size_t top = (offset + s * end + e - 1) / e;
 
-        bad |= nn_tensor_convert((char *)buf + top * e, dst_dtype, src + top,
-                                 NN_U8, end - top, scale) < 0;
+        bad |= nn_tensor_convert((char *)buf + top * e, dst_dtype,
+                                 src + top * s, src_dtype, end - top,
+                                 scale) < 0;
         end = top;
     }
-    memcpy(head, src, n_head);
-    bad |= nn_tensor_convert(buf, dst_dtype, head, NN_U8, n_head, scale) < 0;
+    memcpy(head, src, n_head * s);
+    bad |= nn_tensor_convert(buf, dst_dtype, head, src_dtype, n_head,
+                             scale) < 0;
     free(head);
     return bad ? -1 : 0;
 }

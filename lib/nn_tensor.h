@@ -56,14 +56,16 @@ int nn_tensor_convert(void *dst, nn_dtype dst_dtype, const void *src,
                       nn_dtype src_dtype, size_t n, double scale);
 
 /*
- * Convert n u8 values found at offset bytes into buf to dst_dtype
- * (NN_F32 or NN_F64) at the start of buf, as nn_tensor_convert would,
- * but in place: buf must hold max(offset + n, n * element size) bytes.
- * Takes at most about offset / 3 bytes of extra memory.  Returns 0, -1
+ * Convert n values of src_dtype found at offset bytes into buf to
+ * dst_dtype (NN_F32 or NN_F64) at the start of buf, as
+ * nn_tensor_convert would, but in place: buf must hold
+ * max(offset + n * source size, n * result size) bytes.  Widening takes
+ * extra memory of about offset * s / (e - s) bytes, for element sizes
+ * s and e; narrowing or copying takes 4 KiB of stack.  Returns 0, -1
  * when a result is not finite, or -2 when memory runs out (buf is then
  * unchanged).
  */
-int nn_tensor_convert_u8_in_place(void *buf, nn_dtype dst_dtype,
-                                  size_t offset, size_t n, double scale);
+int nn_tensor_convert_in_place(void *buf, nn_dtype dst_dtype, size_t offset,
+                               nn_dtype src_dtype, size_t n, double scale);
 
 #endif

@@ -354,6 +354,58 @@ PYEOF
     done
 }
 
+@test "large batches of every dtype convert in place" {
+    # Batches of 500 digits at 96x96 taking turns as u8, f32 and f64
+    # records: each is converted in the buffer the one before left, so
+    # the peak stays that of the u8 stream.  The metrics must be those
+    # of the same values, all sent as f64: v * (1 / 255), rounded to
+    # float first where the batch was f32.
+    local t="$BATS_TEST_TMPDIR" mixed u8
+    nn-load -q -p training "$REPO/datasets/numbers" | nn-resize -q 96x96 |
+        nn-shuffle -q -e 2 --seed 3 | nn-batch -q --dtype u8 500 >"$t/u8"
+    "$PY" - "$t/u8" "$t/mixed" "$t/f64" <<'PYEOF'
+import sys
+import msgpack
+import numpy as np
+
+mixed, f64 = open(sys.argv[2], "wb"), open(sys.argv[3], "wb")
+n = 0
+with open(sys.argv[1], "rb") as f:
+    for rec in msgpack.Unpacker(f, raw=False):
+        if rec["type"] != "batch":
+            mixed.write(msgpack.packb(rec, use_bin_type=True))
+            f64.write(msgpack.packb(rec, use_bin_type=True))
+            continue
+        values = np.frombuffer(rec["data"], np.uint8) * rec["scale"]
+        dtype = ["u8", "f32", "f64"][n % 3]
+        n += 1
+        if dtype != "u8":
+            r = dict(rec, dtype=dtype, data=values.astype(
+                np.float32 if dtype == "f32" else np.float64).tobytes())
+            del r["scale"]
+            mixed.write(msgpack.packb(r, use_bin_type=True))
+        else:
+            mixed.write(msgpack.packb(rec, use_bin_type=True))
+        if dtype == "f32":
+            values = values.astype(np.float32).astype(np.float64)
+        r = dict(rec, dtype="f64", data=values.tobytes())
+        del r["scale"]
+        f64.write(msgpack.packb(r, use_bin_type=True))
+PYEOF
+    [ "$(nn-dump "$t/mixed" | jq -r 'select(.type == "batch") | .dtype' |
+         tr '\n' ' ')" = "u8 f32 f64 u8 " ]
+    nn-train -q --precision 64 -l 8 "$t/mixed" | nn-dump |
+        jq -c 'select(.type == "metrics") | del(.seconds)' >"$t/from-mixed"
+    nn-train -q --precision 64 -l 8 "$t/f64" | nn-dump |
+        jq -c 'select(.type == "metrics") | del(.seconds)' >"$t/from-f64"
+    diff "$t/from-mixed" "$t/from-f64"
+
+    mixed=$(peak_kb nn-train -q --precision 64 -l 8 "$t/mixed")
+    u8=$(peak_kb nn-train -q --precision 64 -l 8 "$t/u8")
+    echo "peak KiB: $mixed for the mixed stream, $u8 for u8 alone"
+    [ "$mixed" -le $((u8 + 1024)) ]
+}
+
 @test "small u8 batches reuse the large buffer" {
     # After a batch converted in place, the reader keeps a buffer that
     # holds 500 samples as floats.  The smaller batch that ends each

@@ -920,7 +920,7 @@ static int check_batch(run *run, const nn_reader *r, nn_tensor *t,
 }
 
 /*
- * u8 batches of at least this many bytes are converted in place.  The
+ * Batches of at least this many bytes are converted in place.  The
  * reader copies the bytes it read past the record (up to 64 KiB for
  * records this large) when nn-train borrows its buffer, and again when
  * nn-train gives it back.  For small batches that copying would cost
@@ -929,12 +929,13 @@ static int check_batch(run *run, const nn_reader *r, nn_tensor *t,
 #define IN_PLACE_MIN_BYTES (4u << 20)
 
 /*
- * Make run->x hold the batch's m samples in the model dtype.  Large u8
+ * Make run->x hold the batch's m samples in the model dtype.  Large
  * batches are converted in place inside the reader's buffer, which
  * nn-train borrows until give_back_batch.  Otherwise the batch would
- * sit in memory twice, as the u8 record and as its floats, adding a
- * quarter (32-bit) or an eighth (64-bit) to the peak.  The record's
- * fields are unreadable afterwards.
+ * sit in memory twice, as the record and as the model's floats: a u8
+ * record adds a quarter (32-bit) or an eighth (64-bit) to the peak, an
+ * f32 record in 32-bit doubles it.  The record's fields are unreadable
+ * afterwards.
  */
 static void convert_batch(run *run, nn_reader *r, const nn_tensor *t, int m,
                           double scale)
@@ -946,15 +947,14 @@ static void convert_batch(run *run, nn_reader *r, const nn_tensor *t, int m,
 
     /* msgpack-c points bin objects into the buffer it unpacked */
     const char *data = t->data;
-    int inside = data >= r->buf && data + n <= r->buf + r->len;
+    int inside = data >= r->buf && data + t->n_bytes <= r->buf + r->len;
     size_t offset = inside ? (size_t)(data - r->buf) : 0;
-    size_t need = offset + n > bytes ? offset + n : bytes;
+    size_t need = offset + t->n_bytes > bytes ? offset + t->n_bytes : bytes;
     /* Smaller batches go in place too when a large one has left the
      * reader a buffer with room for their floats, because a buffer of
      * their own would come on top of it. */
     int big_buffer = r->cap >= IN_PLACE_MIN_BYTES && r->cap >= need;
-    if (t->dtype == NN_U8 && inside &&
-        (n >= IN_PLACE_MIN_BYTES || big_buffer)) {
+    if (inside && (t->n_bytes >= IN_PLACE_MIN_BYTES || big_buffer)) {
         size_t cap;
         char *buf = nn_reader_take_buffer(r, &cap);
 
@@ -971,7 +971,8 @@ static void convert_batch(run *run, nn_reader *r, const nn_tensor *t, int m,
         run->x = buf;
         run->x_cap = cap;
         run->x_borrowed = 1;
-        rc = nn_tensor_convert_u8_in_place(buf, dtype, offset, n, scale);
+        rc = nn_tensor_convert_in_place(buf, dtype, offset, t->dtype, n,
+                                        scale);
         if (rc == -2)
             nn_die(ENOMEM, "cannot convert a batch of %d samples", m);
     } else {

@@ -121,52 +121,75 @@ static void test_non_finite_rejected(void)
 }
 
 /*
- * In place must give what converting into another buffer gives, wherever
- * the pixels sit: at the start, a few bytes in, straddling the block
- * size, or past every result.
+ * In place must give what converting into another buffer gives, for
+ * every pair of types and wherever the values sit: at the start, a few
+ * bytes in (unaligned for floats), straddling the block size, or past
+ * every result.
  */
 static void test_in_place_matches(void)
 {
     static const size_t offsets[] = {0, 1, 2, 3, 6, 7, 100, 4095, 4096,
                                      12289, 30000};
     static const size_t counts[] = {1, 5, 4096, 4097, 10000, 100000};
-    nn_dtype dtypes[] = {NN_F32, NN_F64};
+    static const nn_dtype sources[] = {NN_U8, NN_F32, NN_F64};
+    static const nn_dtype results[] = {NN_F32, NN_F64};
     double scale = 1.0 / 255.0;
 
-    for (size_t d = 0; d < 2; d++) {
-        size_t e = nn_dtype_size(dtypes[d]);
+    for (size_t si = 0; si < 3; si++) {
+        for (size_t d = 0; d < 2; d++) {
+            size_t s = nn_dtype_size(sources[si]);
+            size_t e = nn_dtype_size(results[d]);
 
-        for (size_t o = 0; o < sizeof offsets / sizeof *offsets; o++) {
-            for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
-                size_t off = offsets[o], n = counts[c];
-                size_t size = off + n > n * e ? off + n : n * e;
-                unsigned char *buf = malloc(size), *px = malloc(n);
-                void *want = malloc(n * e);
+            for (size_t o = 0; o < sizeof offsets / sizeof *offsets; o++) {
+                for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+                    size_t off = offsets[o], n = counts[c];
+                    size_t size = off + n * s > n * e ? off + n * s : n * e;
+                    unsigned char *buf = malloc(size), *in = malloc(n * s);
+                    void *want = malloc(n * e);
 
-                for (size_t i = 0; i < n; i++)
-                    px[i] = (unsigned char)(i * 37 + off);
-                memset(buf, 0xa5, size);
-                memcpy(buf + off, px, n);
-                nn_tensor_convert(want, dtypes[d], px, NN_U8, n, scale);
-                int rc = nn_tensor_convert_u8_in_place(buf, dtypes[d], off,
-                                                       n, scale);
-                int same = memcmp(buf, want, n * e) == 0;
-                if (rc != 0 || !same)
-                    fprintf(stderr, "in place: %s offset %zu n %zu\n",
-                            nn_dtype_name(dtypes[d]), off, n);
-                CHECK(rc == 0);
-                CHECK(same);
-                free(buf);
-                free(px);
-                free(want);
+                    for (size_t i = 0; i < n; i++) {
+                        double v = (double)(i * 37 % 256) / 3;
+                        float f = (float)v;
+                        unsigned char px = (unsigned char)(i * 37 + off);
+
+                        if (sources[si] == NN_U8)
+                            in[i] = px;
+                        else if (sources[si] == NN_F32)
+                            memcpy(in + i * s, &f, s);
+                        else
+                            memcpy(in + i * s, &v, s);
+                    }
+                    memset(buf, 0xa5, size);
+                    memcpy(buf + off, in, n * s);
+                    nn_tensor_convert(want, results[d], in, sources[si], n,
+                                      scale);
+                    int rc = nn_tensor_convert_in_place(buf, results[d], off,
+                                                        sources[si], n,
+                                                        scale);
+                    int same = memcmp(buf, want, n * e) == 0;
+                    if (rc != 0 || !same)
+                        fprintf(stderr, "in place: %s to %s, offset %zu "
+                                "n %zu\n", nn_dtype_name(sources[si]),
+                                nn_dtype_name(results[d]), off, n);
+                    CHECK(rc == 0);
+                    CHECK(same);
+                    free(buf);
+                    free(in);
+                    free(want);
+                }
             }
         }
     }
 
-    /* an overflowing scale is reported in place too */
+    /* an overflowing scale or a NaN is reported in place too */
     unsigned char raw[64] = {0};
     raw[8] = 255;
-    CHECK(nn_tensor_convert_u8_in_place(raw, NN_F32, 8, 4, 1e37) < 0);
+    CHECK(nn_tensor_convert_in_place(raw, NN_F32, 8, NN_U8, 4, 1e37) < 0);
+    double nan = NAN;
+    memset(raw, 0, sizeof raw);
+    memcpy(raw + 24, &nan, sizeof nan);
+    CHECK(nn_tensor_convert_in_place(raw, NN_F32, 8, NN_F64, 4, 1) < 0);
+    CHECK(nn_tensor_convert_in_place(raw, NN_F64, 8, NN_F64, 4, 1) < 0);
 }
 
 int main(void)
