@@ -95,8 +95,16 @@ resume_training() {
     resume_training "$T/second"
     cmp "$T/model.nn" "$D/reference.nn"
     [ "$(epoch_records "$T/second" 0)" = "$(epoch_records "$D/reference.metrics" "$epoch")" ]
-    # The minibatches continue where the interrupted run stopped.
-    [ "$(metrics_of "$T/second" | scope minibatch | head -n 1 | jq -c '[.epoch, .index]')" = "[$epoch,$batches_done]" ]
+    # The minibatches continue where the interrupted run stopped: at the
+    # next epoch when the interrupt came after an epoch's last batch but
+    # before its epoch marker.
+    local per_epoch next="[$epoch,$batches_done]"
+    per_epoch=$(metrics_of "$D/reference.metrics" | scope minibatch |
+        jq -c 'select(.epoch == 0)' | wc -l)
+    if [ "$batches_done" -eq "$per_epoch" ]; then
+        next="[$((epoch + 1)),0]"
+    fi
+    [ "$(metrics_of "$T/second" | scope minibatch | head -n 1 | jq -c '[.epoch, .index]')" = "$next" ]
 }
 
 @test "checkpoint leaves no temporary file" {
