@@ -104,11 +104,11 @@ int nn_reader_next(nn_reader *r);
 int nn_reader_next_or_die(nn_reader *r);
 
 /*
- * Lend the memory of a large record to its reader, so that it can be
- * converted in place instead of next to a copy.
+ * Lend the reader's buffer to the caller, so that a large record can be
+ * converted in place instead of beside a copy.
  *
- * nn_reader_take_buffer hands over the buffer that holds the current
- * record: the caller owns it from then on, may overwrite it, and frees
+ * nn_reader_take_buffer hands over the buffer that contains the current
+ * record.  The caller owns it from then on, may overwrite it, and frees
  * it or returns it with nn_reader_give_buffer.  r->obj, r->raw and
  * every pointer into the record stay valid until the caller writes to
  * it.  Bytes already read past the record move into a new buffer of

@@ -58,10 +58,10 @@ int nn_tensor_convert(void *dst, nn_dtype dst_dtype, const void *src,
 /*
  * Convert n values of src_dtype found at offset bytes into buf to
  * dst_dtype (NN_F32 or NN_F64) at the start of buf, as
- * nn_tensor_convert would, but in place: buf must hold
+ * nn_tensor_convert would, but in place.  buf must have room for
  * max(offset + n * source size, n * result size) bytes.  Widening takes
  * extra memory of about offset * s / (e - s) bytes, for element sizes
- * s and e; narrowing or copying takes 4 KiB of stack.  Returns 0, -1
+ * s and e.  Narrowing or copying takes 4 KiB of stack.  Returns 0, -1
  * when a result is not finite, or -2 when memory runs out (buf is then
  * unchanged).
  */

@@ -17,19 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int n_passed, n_failed;
-
-#define CHECK(cond)                                                     \
-    do {                                                                \
-        if (cond) {                                                     \
-            n_passed++;                                                 \
-        } else {                                                        \
-            n_failed++;                                                 \
-            fflush(stdout);                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,      \
-                    __LINE__, #cond);                                   \
-        }                                                               \
-    } while (0)
+#include "check.h"
 
 /* Small models: 5 inputs, 3 classes, batches of 7 samples. */
 #define N_INPUTS 5

@@ -15,19 +15,7 @@
 
 #include "nn_image.h"
 #include "nn_png.h"
-
-static int n_passed, n_failed;
-
-#define CHECK(cond)                                                       \
-    do {                                                                  \
-        if (cond) {                                                       \
-            n_passed++;                                                   \
-        } else {                                                          \
-            n_failed++;                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,        \
-                    __LINE__, #cond);                                     \
-        }                                                                 \
-    } while (0)
+#include "check.h"
 
 static char tmp_dir[] = "/tmp/test_image.XXXXXX";
 

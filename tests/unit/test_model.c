@@ -16,19 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int n_passed, n_failed;
-
-#define CHECK(cond)                                                     \
-    do {                                                                \
-        if (cond) {                                                     \
-            n_passed++;                                                 \
-        } else {                                                        \
-            n_failed++;                                                 \
-            fflush(stdout);                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,      \
-                    __LINE__, #cond);                                   \
-        }                                                               \
-    } while (0)
+#include "check.h"
 
 /* Check |got - want| <= tol * max(1, |want|) and print both if not. */
 #define CHECK_NEAR(got, want, tol)                                      \

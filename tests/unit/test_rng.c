@@ -13,18 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int n_passed, n_failed;
-
-#define CHECK(cond)                                                     \
-    do {                                                                \
-        if (cond) {                                                     \
-            n_passed++;                                                 \
-        } else {                                                        \
-            n_failed++;                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,      \
-                    __LINE__, #cond);                                   \
-        }                                                               \
-    } while (0)
+#include "check.h"
 
 #define N_DRAWS 1000000
 

@@ -11,18 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int n_passed, n_failed;
-
-#define CHECK(cond)                                                     \
-    do {                                                                \
-        if (cond) {                                                     \
-            n_passed++;                                                 \
-        } else {                                                        \
-            n_failed++;                                                 \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,      \
-                    __LINE__, #cond);                                   \
-        }                                                               \
-    } while (0)
+#include "check.h"
 
 /* Sizes past the vector width, so both the vector loop and its scalar
  * remainder run. */
